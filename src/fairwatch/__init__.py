@@ -1,0 +1,22 @@
+"""fairwatch: measure, mitigate and monitor the fairness of machine-learning models.
+
+>>> import fairwatch as fw
+>>> audit = fw.audit(y_true, y_pred, sensitive_features=df[["sex", "race"]], ci=0.95)  # doctest: +SKIP
+"""
+
+from fairwatch import exceptions, metrics
+from fairwatch._audit import Audit, audit
+from fairwatch._checks import CheckResult
+from fairwatch._version import __version__
+from fairwatch.metrics import GroupStats, group_stats
+
+__all__ = [
+    "Audit",
+    "CheckResult",
+    "GroupStats",
+    "__version__",
+    "audit",
+    "exceptions",
+    "group_stats",
+    "metrics",
+]

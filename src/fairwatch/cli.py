@@ -1,0 +1,234 @@
+"""The ``fairwatch`` command line (typer + rich).
+
+Exit codes: 0 success, 1 a ``--fail-if`` condition holds (a CI gate), 2 a usage or input error
+(printed as one line, never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from fairwatch._version import __version__
+from fairwatch.exceptions import FairwatchError, InvalidInputError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="fairwatch",
+    help="Measure, mitigate and monitor the fairness of machine-learning models.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"fairwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """fairwatch: fairness infrastructure for machine-learning models."""
+
+
+def read_table(path: Path) -> Any:
+    """Read a CSV or Parquet file into a pyarrow Table."""
+    if not path.exists():
+        raise InvalidInputError(f"FILE {str(path)!r} does not exist")
+    if path.is_dir():
+        raise InvalidInputError(f"FILE {str(path)!r} is a directory; give a CSV or Parquet file")
+    suffixes = "".join(path.suffixes).lower()
+    try:
+        if ".parquet" in suffixes or suffixes.endswith(".pq"):
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path)
+        if ".csv" in suffixes or ".txt" in suffixes or ".tsv" in suffixes:
+            import pyarrow.csv as pacsv
+
+            delimiter = "\t" if ".tsv" in suffixes else ","
+            return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
+    except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInputError(f"cannot read {str(path)!r}: {first}") from None
+    raise InvalidInputError(f"FILE {str(path)!r} must be a .csv, .tsv or .parquet file (got {suffixes or 'no suffix'})")
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return out
+
+
+def _pos_label(table: Any, column: str, raw: str | None) -> Any:
+    """Cast ``--pos-label`` to the label column's type (CSV labels may be numbers or booleans)."""
+    if raw is None or column not in table.column_names:
+        return raw
+    import pyarrow as pa
+
+    kind = table.schema.field(column).type
+    if pa.types.is_boolean(kind):
+        return raw.strip().lower() in ("1", "true", "yes")
+    if pa.types.is_integer(kind):
+        return int(raw)
+    if pa.types.is_floating(kind):
+        return float(raw)
+    return raw
+
+
+@app.command("audit")
+def audit_command(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per prediction.")],
+    y_true: Annotated[str, typer.Option("--y-true", help="Column with the true labels.")],
+    sensitive: Annotated[list[str], typer.Option("--sensitive", help="Sensitive column(s), comma-separated.")],
+    y_pred: Annotated[Optional[str], typer.Option("--y-pred", help="Column with the predictions.")] = None,
+    score: Annotated[Optional[str], typer.Option("--score", help="Column with scores/probabilities.")] = None,
+    weight: Annotated[Optional[str], typer.Option("--weight", help="Column with sample weights.")] = None,
+    metrics: Annotated[Optional[list[str]], typer.Option("--metrics", help="Metrics, comma-separated.")] = None,
+    ci: Annotated[Optional[float], typer.Option("--ci", help="Confidence level, e.g. 0.95.")] = None,
+    min_group_size: Annotated[
+        Optional[int], typer.Option("--min-group-size", help="Suppress groups with fewer rows.")
+    ] = None,
+    pos_label: Annotated[Optional[str], typer.Option("--pos-label", help="The positive label.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
+    check: Annotated[Optional[list[str]], typer.Option("--check", help="Policy that must hold (reported).")] = None,
+    fail_if: Annotated[
+        Optional[list[str]],
+        typer.Option("--fail-if", help="Exit 1 when this condition holds, e.g. 'demographic_parity_ratio < 0.8'."),
+    ] = None,
+) -> None:
+    """Audit predictions in FILE across the groups of the sensitive columns."""
+    from fairwatch._audit import audit
+    from fairwatch._checks import parse_check
+
+    if output_format not in ("table", "json", "csv"):
+        raise InvalidInputError(f"--format must be table, json or csv; got {output_format!r}")
+    for expression in [*(check or []), *(fail_if or [])]:
+        parse_check(expression)  # fail fast, before reading a large file
+    err = Console(stderr=True)
+    with err.status(f"Reading {file}…", spinner="dots") if err.is_terminal else nullcontext():
+        table = read_table(file)
+    result = audit(
+        y_true,
+        y_pred,
+        sensitive_features=_split(sensitive),
+        scores=score,
+        sample_weight=weight,
+        metrics=_split(metrics) or None,
+        ci=ci,
+        min_group_size=min_group_size,
+        pos_label=_pos_label(table, y_true, pos_label),
+        data=table,
+    )
+    checks = result.check(*check) if check else []
+    gates = result.check(*fail_if) if fail_if else []
+    _emit(result, output_format, output, checks, gates)
+    if any(g.passed for g in gates):
+        raise typer.Exit(1)
+
+
+def _emit(result: Any, output_format: str, output: Path | None, checks: list[Any], gates: list[Any]) -> None:
+    if output_format == "json":
+        _write(output, json.dumps(result.to_dict(), indent=2) + "\n")
+    elif output_format == "csv":
+        import narwhals as nw
+
+        _write(output, nw.from_native(result.by_group, eager_only=True).to_pandas().to_csv(index=False))
+    else:
+        console = Console(
+            record=output is not None, width=160 if output is not None else None, quiet=output is not None
+        )
+        _render_table(console, result, checks, gates)
+        if output is not None:
+            _write(output, console.export_text())
+
+
+def _render_table(console: Console, result: Any, checks: list[Any], gates: list[Any]) -> None:
+    from fairwatch._render import render_audit, render_checks
+
+    render_audit(console, result)
+    render_checks(console, checks)
+    render_checks(console, gates, fail_if=True)
+
+
+def _write(output: Path | None, text: str) -> None:
+    """Write ``text`` to ``output`` (stdout when None) atomically: no partial file on failure."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InvalidInputError(f"cannot write --output {str(output)!r}: {exc.strerror}") from None
+
+
+@app.command("metrics")
+def metrics_command() -> None:
+    """List the metrics fairwatch knows, with their aliases."""
+    from rich.table import Table
+
+    from fairwatch.metrics import get_metric, list_metrics
+
+    table = Table(header_style="bold")
+    for col in ("metric", "aliases", "needs", "interval", "description"):
+        table.add_column(col)
+    for name, aliases in list_metrics().items():
+        m = get_metric(name)
+        table.add_row(name, ", ".join(aliases), m.block, m.interval, m.description)
+    Console().print(table)
+
+
+@app.command("demo")
+def demo_command(
+    seed: Annotated[int, typer.Option(help="Random seed of the train/test split and bootstrap.")] = 0,
+) -> None:
+    """Train a baseline classifier on the bundled Adult data and audit it by sex × race."""
+    from fairwatch._demo import run_demo
+
+    run_demo(Console(), seed=seed)
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    # typer raises click's UsageError family (vendored in recent typer): exit code 2 + a message.
+    return getattr(exc, "exit_code", None) == 2 and callable(getattr(exc, "format_message", None))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script and ``python -m fairwatch``."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        code = app(args=argv, prog_name="fairwatch", standalone_mode=False)
+    except FairwatchError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(2)
+    except typer.Abort:
+        err.print("aborted", markup=False)
+        sys.exit(130)
+    except Exception as exc:
+        if not _is_usage_error(exc):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        name = getattr(ctx, "info_name", None)
+        command = f"fairwatch {name} --help" if name and name != "fairwatch" else "fairwatch --help"
+        err.print(f"error: {exc.format_message()} (see '{command}')", markup=False)  # type: ignore[attr-defined]
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
