@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 from rich.console import Console
 from rich.rule import Rule
 
-from fairwatch.exceptions import MissingDependencyError
+from fairwatch.exceptions import MissingDependencyError, UndefinedMetricWarning
 
 __all__ = ["run_demo", "train_baseline"]
 
 SENSITIVE = ["sex", "race"]
 CHECKS = ("demographic_parity_ratio >= 0.8", "equalized_odds_difference <= 0.1")
+METRICS = ("count", "selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy", "roc_auc")
+MIN_GROUP_SIZE = 50
 
 
 def train_baseline(seed: int = 0) -> dict[str, Any]:
@@ -70,17 +73,22 @@ def run_demo(console: Console, *, seed: int = 0) -> None:
         f"({time.perf_counter() - started:.1f} s)."
     )
     audit_started = time.perf_counter()
-    audit = fw.audit(
-        "y_true",
-        "y_pred",
-        scores="score",
-        sensitive_features=SENSITIVE,
-        data=test,
-        ci=0.95,
-        min_group_size=30,
-        random_state=seed,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UndefinedMetricWarning)
+        audit = fw.audit(
+            "y_true",
+            "y_pred",
+            scores="score",
+            sensitive_features=SENSITIVE,
+            data=test,
+            metrics=METRICS,
+            ci=0.95,
+            min_group_size=MIN_GROUP_SIZE,
+            random_state=seed,
+        )
     elapsed = time.perf_counter() - audit_started
+    for warning in caught:
+        console.print(f"[yellow]note:[/yellow] {warning.message}")
     render_audit(console, audit, title="Baseline by sex × race (95% intervals)")
     render_audit(console, audit.marginal("sex"), title="Marginal view: by sex")
     console.print(Rule("Policy checks"))

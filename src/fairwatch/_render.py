@@ -11,7 +11,18 @@ from rich.table import Table
 from fairwatch._audit import Audit
 from fairwatch._checks import CheckResult
 
-__all__ = ["fmt_interval", "render_audit", "render_checks"]
+__all__ = ["fmt_interval", "make_console", "render_audit", "render_checks"]
+
+#: Width used when output is not a terminal (files, pipes, CI logs): wide enough not to truncate.
+PIPE_WIDTH = 200
+
+
+def make_console(**kwargs: Any) -> Console:
+    """A console that uses the terminal's width, or a wide fixed width when piped."""
+    console = Console(**kwargs)
+    if not console.is_terminal and "width" not in kwargs:
+        console = Console(width=PIPE_WIDTH, **kwargs)
+    return console
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
@@ -29,6 +40,13 @@ def fmt_interval(value: float | None, lo: float | None, hi: float | None) -> str
     return f"{_fmt(value)} [{_fmt(lo)}, {_fmt(hi)}]"
 
 
+def _cell(value: float | None, lo: float | None, hi: float | None) -> str:
+    """Value on the first line, interval (dimmed) on the second: keeps columns narrow."""
+    if value is None or lo is None or hi is None:
+        return _fmt(value)
+    return f"{_fmt(value)}\n[dim][{_fmt(lo, 2)}, {_fmt(hi, 2)}][/dim]"
+
+
 def _group_table(audit: Audit, title: str) -> Table:
     data = audit.to_dict()
     table = Table(title=title, title_justify="left", header_style="bold")
@@ -37,7 +55,8 @@ def _group_table(audit: Audit, title: str) -> Table:
     table.add_column("n", justify="right")
     metrics = [m for m in data["metrics"] if m != "count"]
     for name in metrics:
-        table.add_column(name, justify="right")
+        # "true positive rate" wraps onto two header lines instead of widening the column
+        table.add_column(name.replace("_", " "), justify="right", max_width=14)
     for group in data["groups"]:
         cells = [str(v) for v in group["group"].values()] + [str(group["n"])]
         if group["suppressed"]:
@@ -45,7 +64,7 @@ def _group_table(audit: Audit, title: str) -> Table:
         else:
             for name in metrics:
                 m = group["metrics"][name]
-                cells.append(fmt_interval(m["value"], m["lo"], m["hi"]))
+                cells.append(_cell(m["value"], m["lo"], m["hi"]))
         table.add_row(*cells)
     return table
 

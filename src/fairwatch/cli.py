@@ -151,9 +151,9 @@ def _emit(result: Any, output_format: str, output: Path | None, checks: list[Any
 
         _write(output, nw.from_native(result.by_group, eager_only=True).to_pandas().to_csv(index=False))
     else:
-        console = Console(
-            record=output is not None, width=160 if output is not None else None, quiet=output is not None
-        )
+        from fairwatch._render import make_console
+
+        console = make_console(record=output is not None, quiet=output is not None)
         _render_table(console, result, checks, gates)
         if output is not None:
             _write(output, console.export_text())
@@ -186,6 +186,7 @@ def metrics_command() -> None:
     """List the metrics fairwatch knows, with their aliases."""
     from rich.table import Table
 
+    from fairwatch._render import make_console
     from fairwatch.metrics import get_metric, list_metrics
 
     table = Table(header_style="bold")
@@ -194,7 +195,7 @@ def metrics_command() -> None:
     for name, aliases in list_metrics().items():
         m = get_metric(name)
         table.add_row(name, ", ".join(aliases), m.block, m.interval, m.description)
-    Console().print(table)
+    make_console().print(table)
 
 
 @app.command("demo")
@@ -203,8 +204,9 @@ def demo_command(
 ) -> None:
     """Train a baseline classifier on the bundled Adult data and audit it by sex × race."""
     from fairwatch._demo import run_demo
+    from fairwatch._render import make_console
 
-    run_demo(Console(), seed=seed)
+    run_demo(make_console(), seed=seed)
 
 
 def _is_usage_error(exc: BaseException) -> bool:

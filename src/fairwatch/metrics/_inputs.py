@@ -173,7 +173,7 @@ def _check_weights(column: Column) -> FloatArray:
     if not np.all(np.isfinite(weights)) or (weights < 0).any():
         bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
         raise InvalidInputError(
-            f"sample_weight must be finite and non-negative; row {int(bad[0])} has {weights[bad[0]]!r}"
+            f"sample_weight must be finite and non-negative; row {int(bad[0])} has {float(weights[bad[0]])!r}"
         )
     return weights
 

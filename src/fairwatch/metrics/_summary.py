@@ -147,6 +147,9 @@ def disparity_values(
     values: FloatArray, method: Method, *, overall: FloatArray | None = None, reference: int | None = None
 ) -> tuple[FloatArray, FloatArray]:
     """Difference and ratio over the last (group) axis of ``values``; ``nan`` groups are skipped."""
+    if values.shape[-1] == 0 or (method == "reference" and values.shape[-1] < 2):
+        nan = np.full(values.shape[:-1], np.nan)
+        return nan, nan.copy()
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         if method == "between_groups":

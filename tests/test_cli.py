@@ -1,0 +1,147 @@
+"""The `fairwatch` command line: formats, the --fail-if gate and one-line usage errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fairwatch as fw
+from fairwatch.cli import main
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(5)
+    n = 3000
+    sex = rng.choice(np.array(["F", "M"]), n)
+    race = rng.choice(np.array(["A", "B", "C"]), n)
+    y = rng.integers(0, 2, n)
+    score = np.clip(0.3 * y + 0.15 * (sex == "M") + rng.uniform(0, 0.55, n), 0, 1).round(4)
+    frame = pd.DataFrame({"sex": sex, "race": race, "label": y, "pred": (score > 0.5).astype(int), "score": score})
+    path = tmp_path_factory.mktemp("cli") / "predictions.csv"
+    frame.to_csv(path, index=False)
+    frame.to_parquet(path.with_suffix(".parquet"))
+    return path
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 0), out, err
+
+
+def base(path: Path) -> list[str]:
+    return ["audit", str(path), "--y-true", "label", "--y-pred", "pred", "--sensitive", "sex,race"]
+
+
+def test_json_output_equals_the_library(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*base(data_file), "--score", "score", "--format", "json", "--ci", "0.95"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    frame = pd.read_csv(data_file)
+    expected = fw.audit("label", "pred", sensitive_features=["sex", "race"], scores="score", data=frame, ci=0.95)
+    assert data["groups"] == expected.to_dict()["groups"]
+    assert data["disparities"]["demographic_parity"] == expected.to_dict()["disparities"]["demographic_parity"]
+
+
+def test_parquet_input(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*base(data_file.with_suffix(".parquet")), "--format", "json"], capsys)
+    assert code == 0
+    assert json.loads(out)["n"] == 3000
+
+
+def test_table_output(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*base(data_file), "--metrics", "selection_rate,tpr", "--ci", "0.95"], capsys)
+    assert code == 0
+    assert "selection rate" in out and "Disparities" in out and "demographic_parity" in out
+
+
+def test_csv_output_to_file(data_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "by_group.csv"
+    code, _, _ = run([*base(data_file), "--format", "csv", "--output", str(target)], capsys)
+    assert code == 0
+    table = pd.read_csv(target)
+    assert list(table.columns) == ["sex", "race", "metric", "value", "lo", "hi", "n", "suppressed"]
+
+
+def test_fail_if_gate(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*base(data_file), "--fail-if", "demographic_parity_ratio < 0.99"], capsys)
+    assert code == 1
+    assert "FAIL" in out
+    code, out, _ = run([*base(data_file), "--fail-if", "demographic_parity_ratio < 0.01"], capsys)
+    assert code == 0
+
+
+def test_min_group_size_suppresses(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*base(data_file), "--min-group-size", "100000", "--format", "json"], capsys)
+    assert code == 0
+    assert json.loads(out)["suppressed_share"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--fail-if", "dp ratio < 0.8"], "error: cannot parse check 'dp ratio < 0.8'"),
+        (["--metrics", "nope"], "error: unknown metric 'nope'"),
+        (["--format", "xml"], "error: --format must be table, json or csv; got 'xml'"),
+        (["--sensitive", "religion"], "error: sensitive_features='religion' is not a column of data"),
+        (["--ci", "2"], "error: ci must be a confidence level strictly between 0 and 1"),
+    ],
+)
+def test_usage_errors_are_one_line(
+    data_file: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    code, _, err = run([*base(data_file), *extra], capsys)
+    assert code == 2
+    assert err.startswith(message), err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(base(tmp_path / "nope.csv"), capsys)
+    assert code == 2
+    assert err.strip() == f"error: FILE {str(tmp_path / 'nope.csv')!r} does not exist"
+
+
+def test_missing_option(capsys: pytest.CaptureFixture[str], data_file: Path) -> None:
+    code, _, err = run(["audit", str(data_file), "--y-true", "label"], capsys)
+    assert code == 2
+    assert err.strip() == "error: Missing option '--sensitive'. (see 'fairwatch audit --help')"
+
+
+def test_unwritable_output(data_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "missing-dir" / "out.json"
+    code, _, err = run([*base(data_file), "--format", "json", "--output", str(target)], capsys)
+    assert code == 2
+    assert err.startswith(f"error: cannot write --output {str(target)!r}")
+    assert not target.exists()
+
+
+def test_metrics_listing(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["metrics"], capsys)
+    assert code == 0
+    assert "true_positive_rate" in out and "tpr" in out
+
+
+def test_module_entry_point_and_version() -> None:
+    out = subprocess.run([sys.executable, "-m", "fairwatch", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"fairwatch {fw.__version__}"
+
+
+def test_console_script_usage_error_has_no_traceback(data_file: Path) -> None:
+    script = Path(sys.executable).with_name("fairwatch")
+    if not script.exists():
+        pytest.skip("console script not installed next to this interpreter")
+    out = subprocess.run([str(script), "audit", str(data_file)], check=False, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: Missing option")

@@ -1,0 +1,70 @@
+"""The public namespaces export exactly what they promise (a change here is an API change)."""
+
+from __future__ import annotations
+
+import fairwatch
+import fairwatch.datasets
+import fairwatch.exceptions
+import fairwatch.metrics
+
+
+def test_top_level_exports() -> None:
+    assert set(fairwatch.__all__) == {
+        "Audit",
+        "CheckResult",
+        "GroupStats",
+        "__version__",
+        "audit",
+        "exceptions",
+        "group_stats",
+        "metrics",
+    }
+    for name in fairwatch.__all__:
+        assert hasattr(fairwatch, name)
+
+
+def test_metrics_exports() -> None:
+    fairlearn_names = {
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+        "equalized_odds_ratio",
+        "equal_opportunity_difference",
+        "equal_opportunity_ratio",
+    }
+    assert fairlearn_names <= set(fairwatch.metrics.__all__)
+    assert {"GroupStats", "group_stats", "summarize", "get_metric", "list_metrics", "register_metric"} <= set(
+        fairwatch.metrics.__all__
+    )
+    for name in fairwatch.metrics.__all__:
+        assert hasattr(fairwatch.metrics, name)
+
+
+def test_exceptions_hierarchy() -> None:
+    from fairwatch.exceptions import FairwatchError
+
+    for name in fairwatch.exceptions.__all__:
+        cls = getattr(fairwatch.exceptions, name)
+        if name.endswith("Warning"):
+            assert issubclass(cls, UserWarning)
+        else:
+            assert issubclass(cls, FairwatchError), name
+    assert issubclass(fairwatch.exceptions.InvalidInputError, ValueError)
+    assert issubclass(fairwatch.exceptions.UnknownMetricError, KeyError)
+    assert issubclass(fairwatch.exceptions.MissingDependencyError, ImportError)
+
+
+def test_datasets_exports() -> None:
+    assert set(fairwatch.datasets.__all__) == {"ADULT_COLUMNS", "adult_path", "load_adult"}
+
+
+def test_package_imports_no_peer_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, fairwatch, fairwatch.metrics, fairwatch.cli; "
+        "bad = [m for m in ('fairlearn', 'aif360', 'sklearn') if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
