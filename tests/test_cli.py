@@ -72,6 +72,15 @@ def test_csv_output_to_file(data_file: Path, tmp_path: Path, capsys: pytest.Capt
     assert list(table.columns) == ["sex", "race", "metric", "value", "lo", "hi", "n", "suppressed"]
 
 
+def test_table_output_to_file(data_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "audit.txt"
+    code, out, _ = run([*base(data_file), "--output", str(target), "--check", "accuracy_min >= 0"], capsys)
+    assert code == 0
+    assert out == ""
+    text = target.read_text(encoding="utf-8")
+    assert "Disparities" in text and "check accuracy_min >= 0" in text
+
+
 def test_fail_if_gate(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run([*base(data_file), "--fail-if", "demographic_parity_ratio < 0.99"], capsys)
     assert code == 1

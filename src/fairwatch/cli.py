@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a ``--fail-if`` condition holds (a CI gate), 2 a usage 
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from contextlib import nullcontext
@@ -153,7 +154,7 @@ def _emit(result: Any, output_format: str, output: Path | None, checks: list[Any
     else:
         from fairwatch._render import make_console
 
-        console = make_console(record=output is not None, quiet=output is not None)
+        console = make_console() if output is None else Console(record=True, width=200, file=io.StringIO())
         _render_table(console, result, checks, gates)
         if output is not None:
             _write(output, console.export_text())

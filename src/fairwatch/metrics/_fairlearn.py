@@ -180,7 +180,7 @@ def equalized_odds_ratio(
     Examples
     --------
     >>> from fairwatch.metrics import equalized_odds_ratio
-    >>> equalized_odds_ratio([1, 0, 1, 0, 1, 0], [1, 0, 1, 1, 1, 0], sensitive_features=list("aabbbb"))
+    >>> equalized_odds_ratio([1, 0, 1, 0, 1, 0], [1, 1, 0, 0, 1, 1], sensitive_features=list("aaaabb"))
     0.5
     """
     return _disparity(

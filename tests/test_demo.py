@@ -1,0 +1,23 @@
+"""`fairwatch demo` runs end to end on the bundled data and ends by itself."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from fairwatch._demo import CHECKS, run_demo
+
+
+def test_demo_runs_and_prints_the_audit() -> None:
+    pytest.importorskip("sklearn")
+    console = Console(record=True, width=200, file=io.StringIO())
+    run_demo(console, seed=0)
+    text = console.export_text()
+    assert "Baseline by sex × race" in text
+    assert "Female" in text and "White" in text
+    assert "suppressed" in text  # small intersectional groups are withheld, not dropped
+    for check in CHECKS:
+        assert check in text
+    assert text.rstrip().endswith("--ci 0.95")
