@@ -19,6 +19,8 @@ __all__ = [
     "MissingDependencyError",
     "MissingValueError",
     "NotFittedError",
+    "StoreError",
+    "StoreUnavailableError",
     "UndefinedMetricWarning",
     "UnknownColumnError",
     "UnknownMetricError",
@@ -81,3 +83,11 @@ class FairwatchWarning(UserWarning):
 
 class UndefinedMetricWarning(FairwatchWarning):
     """A metric has a zero denominator for a group; its value is reported as ``nan``."""
+
+
+class StoreError(FairwatchError):
+    """The monitoring store refused an operation."""
+
+
+class StoreUnavailableError(StoreError):
+    """The monitoring store cannot be reached; nothing was written. Retry when it is back."""

@@ -4,6 +4,9 @@ For ``G`` groups:
 
 * ``confusion``: weighted confusion cells, shape ``(G, 2, 2)`` indexed ``[group, y_true, y_pred]``
   (``confusion_n`` holds the unweighted row counts of the same cells);
+* ``predictions``: weighted counts of ``y_pred`` = 0/1 over *all* rows, shape ``(G, 2)``, for
+  statistics where some rows have no label yet (monitoring); label-free metrics such as the
+  selection rate use it, label-dependent metrics use the labelled rows in ``confusion``;
 * score histograms, shape ``(G, 2, B)`` indexed ``[group, y_true, bin]``: weighted count, weighted
   sum of scores and weighted sum of squared scores per cell (plus unweighted counts);
 * regression moments, shape ``(G, 9)``: weighted sums of 1, y, y², ŷ, ŷ², e, e², |e|, e⁴ with
@@ -153,6 +156,9 @@ class GroupStats:
         Sum of sample weights per group (equals ``n`` without weights).
     confusion, confusion_n : ndarray of shape (G, 2, 2) or None
         Weighted and unweighted confusion cells ``[group, y_true, y_pred]``.
+    predictions, predictions_n : ndarray of shape (G, 2) or None
+        Weighted and unweighted counts of negative/positive predictions over all rows, labelled
+        or not (only when some rows lack a label; otherwise the confusion cells say it all).
     scores : ScoreHistogram or None
         Score histograms per group and label.
     regression : ndarray of shape (G, 9) or None
@@ -167,6 +173,8 @@ class GroupStats:
     weight: FloatArray
     confusion: FloatArray | None = None
     confusion_n: FloatArray | None = None
+    predictions: FloatArray | None = None
+    predictions_n: FloatArray | None = None
     scores: ScoreHistogram | None = None
     regression: FloatArray | None = None
     pos_label: Any = 1
@@ -216,6 +224,8 @@ class GroupStats:
             "weight": self.weight,
             "confusion": self.confusion,
             "confusion_n": self.confusion_n,
+            "predictions": self.predictions,
+            "predictions_n": self.predictions_n,
             "regression": self.regression,
         }
 
@@ -229,7 +239,7 @@ class GroupStats:
                 f"statistics over {list(other.sensitive_names)}; roll both up to the same features "
                 f"with .marginal(...) first"
             )
-        for name in ("confusion", "regression"):
+        for name in ("confusion", "predictions", "regression"):
             if (getattr(self, name) is None) != (getattr(other, name) is None):
                 raise IncompatibleStatsError(f"cannot merge: only one of the two statistics has a {name} block")
         if (self.scores is None) != (other.scores is None):
@@ -289,6 +299,8 @@ class GroupStats:
             weight=self.weight[sel],
             confusion=None if self.confusion is None else self.confusion[..., idx, :, :],
             confusion_n=None if self.confusion_n is None else self.confusion_n[..., idx, :, :],
+            predictions=None if self.predictions is None else self.predictions[..., idx, :],
+            predictions_n=None if self.predictions_n is None else self.predictions_n[..., idx, :],
             scores=scores,
             regression=None if self.regression is None else self.regression[..., idx, :],
             pos_label=self.pos_label,
@@ -344,6 +356,8 @@ class GroupStats:
             weight=fold(self.weight),
             confusion=fold_opt(self.confusion),
             confusion_n=fold_opt(self.confusion_n),
+            predictions=fold_opt(self.predictions),
+            predictions_n=fold_opt(self.predictions_n),
             scores=scores,
             regression=fold_opt(self.regression),
             pos_label=self.pos_label,
@@ -363,6 +377,8 @@ class GroupStats:
             "weighted": self.weighted,
             "confusion": None if self.confusion is None else self.confusion.tolist(),
             "confusion_n": None if self.confusion_n is None else self.confusion_n.tolist(),
+            "predictions": None if self.predictions is None else self.predictions.tolist(),
+            "predictions_n": None if self.predictions_n is None else self.predictions_n.tolist(),
             "regression": None if self.regression is None else self.regression.tolist(),
             "scores": None,
         }
@@ -400,6 +416,8 @@ class GroupStats:
                 weight=np.asarray(data["weight"], dtype=np.float64),
                 confusion=_opt_array(data.get("confusion")),
                 confusion_n=_opt_array(data.get("confusion_n")),
+                predictions=_opt_array(data.get("predictions")),
+                predictions_n=_opt_array(data.get("predictions_n")),
                 regression=_opt_array(data.get("regression")),
                 scores=scores,
                 pos_label=data.get("pos_label", 1),
@@ -418,6 +436,8 @@ class GroupStats:
             "weight": (g,),
             "confusion": (g, 2, 2),
             "confusion_n": (g, 2, 2),
+            "predictions": (g, 2),
+            "predictions_n": (g, 2),
             "regression": (g, len(REGRESSION_FIELDS)),
         }
         for name, shape in expected.items():
@@ -437,7 +457,7 @@ class GroupStats:
                     raise InvalidInputError(f"GroupStats.scores.{name} has shape {value.shape}; expected {shape}")
 
     def __repr__(self) -> str:
-        blocks = [b for b in ("confusion", "regression") if getattr(self, b) is not None]
+        blocks = [b for b in ("confusion", "predictions", "regression") if getattr(self, b) is not None]
         if self.scores is not None:
             blocks.append(f"scores[{self.scores.n_bins} {self.scores.binning} bins]")
         return (

@@ -141,6 +141,11 @@ def bootstrap_replicates(stats: GroupStats, n_boot: int, rng: np.random.Generato
         confusion_n = drawn.reshape(n_boot, g, 2, 2)
         confusion = scaled["w"].reshape(n_boot, g, 2, 2)
         n_rep, w_rep = drawn.sum(axis=-1), scaled["w"].sum(axis=-1)
+    predictions = predictions_n = None
+    if stats.predictions is not None and stats.predictions_n is not None:
+        # unlabelled rows: their predictions are resampled on their own
+        predictions_n, scaled = _resample_cells(stats.predictions_n, {"w": stats.predictions}, n_boot, rng)
+        predictions = scaled["w"]
     point = stats
     scores = None
     if stats.scores is not None:
@@ -169,6 +174,8 @@ def bootstrap_replicates(stats: GroupStats, n_boot: int, rng: np.random.Generato
         weight=w_rep,
         confusion=confusion,
         confusion_n=confusion_n,
+        predictions=predictions,
+        predictions_n=predictions_n,
         scores=scores,
         regression=None,
         pos_label=stats.pos_label,

@@ -66,6 +66,9 @@ class Metric:
         For proportions, the ``(numerator, denominator)`` confusion cells ``(y_true, y_pred)``.
     description : str
         One line for tables and docs.
+    label_free : bool
+        True when the metric needs only predictions (it then uses all rows, labelled or not, of
+        statistics that carry a ``predictions`` block).
     """
 
     name: str
@@ -76,15 +79,13 @@ class Metric:
     aliases: tuple[str, ...] = ()
     cells: tuple[tuple[Cell, ...], tuple[Cell, ...]] | None = None
     description: str = ""
+    label_free: bool = False
 
     def proportion(self, stats: GroupStats, *, weighted: bool = True) -> tuple[FloatArray, FloatArray]:
         """Numerator and denominator (weighted, or unweighted row counts) of a proportion metric."""
         if self.cells is None:
             raise InvalidInputError(f"{self.name} is not a proportion metric")
-        table = _confusion(stats, self.name, weighted=weighted)
-        num = _cell_sum(table, self.cells[0])
-        den = _cell_sum(table, self.cells[1])
-        return num, den
+        return _proportion_parts(stats, self.name, self.cells, self.label_free, weighted)
 
 
 _REGISTRY: dict[str, Metric] = {}
@@ -170,6 +171,23 @@ def _div(num: FloatArray, den: FloatArray) -> FloatArray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+def _proportion_parts(
+    stats: GroupStats,
+    name: str,
+    cells: tuple[tuple[Cell, ...], tuple[Cell, ...]],
+    label_free: bool,
+    weighted: bool,
+) -> tuple[FloatArray, FloatArray]:
+    if label_free and stats.predictions is not None:
+        table = stats.predictions if weighted else stats.predictions_n
+        assert table is not None
+        predicted = {j for _, j in cells[0]}
+        num = sum((table[..., j] for j in sorted(predicted)), np.zeros(table.shape[:-1]))
+        return num, table.sum(axis=-1)
+    confusion = _confusion(stats, name, weighted=weighted)
+    return _cell_sum(confusion, cells[0]), _cell_sum(confusion, cells[1])
+
+
 def register_proportion(
     name: str,
     numerator: tuple[Cell, ...],
@@ -178,12 +196,18 @@ def register_proportion(
     undefined: str,
     aliases: tuple[str, ...] = (),
     description: str = "",
+    label_free: bool = False,
 ) -> Metric:
-    """Register a metric that is a ratio of confusion cells (Wilson intervals come for free)."""
+    """Register a metric that is a ratio of confusion cells (Wilson intervals come for free).
+
+    ``label_free=True`` declares that the metric depends on predictions only (numerator cells
+    cover both true labels and the denominator is every row), so it can use unlabelled rows.
+    """
+    if label_free and set(denominator) != set(ALL):
+        raise InvalidInputError(f"label-free proportion {name!r} must have every cell as denominator")
 
     def compute(stats: GroupStats) -> FloatArray:
-        table = _confusion(stats, name)
-        return _div(_cell_sum(table, numerator), _cell_sum(table, denominator))
+        return _div(*_proportion_parts(stats, name, (numerator, denominator), label_free, True))
 
     return register_metric(
         Metric(
@@ -195,6 +219,7 @@ def register_proportion(
             aliases=aliases,
             cells=(numerator, denominator),
             description=description,
+            label_free=label_free,
         )
     )
 
@@ -213,6 +238,7 @@ register_proportion(
     undefined=_EMPTY,
     aliases=("sr", "positive_rate"),
     description="share of rows predicted positive",
+    label_free=True,
 )
 register_proportion(
     "accuracy",

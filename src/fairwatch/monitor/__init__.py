@@ -1,0 +1,25 @@
+"""Monitoring deployed models: events, stores (DuckDB, PostgreSQL) and windowed fairness.
+
+Needs the ``server`` extra (``pip install 'fairwatch[server]'``).
+"""
+
+from fairwatch.monitor._durations import parse_duration
+from fairwatch.monitor._events import OutcomeBatch, OutcomeEvent, PredictionBatch, PredictionEvent
+from fairwatch.monitor._store import CellQuery, IngestResult, ModelInfo, Store, open_store
+from fairwatch.monitor._windows import DEFAULT_WINDOW_METRICS, WindowResult, window_metrics
+
+__all__ = [
+    "DEFAULT_WINDOW_METRICS",
+    "CellQuery",
+    "IngestResult",
+    "ModelInfo",
+    "OutcomeBatch",
+    "OutcomeEvent",
+    "PredictionBatch",
+    "PredictionEvent",
+    "Store",
+    "WindowResult",
+    "open_store",
+    "parse_duration",
+    "window_metrics",
+]

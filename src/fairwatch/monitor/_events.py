@@ -1,0 +1,146 @@
+"""The event model: predictions and (late) outcomes, validated with pydantic."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Any, Union
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+
+__all__ = [
+    "ATTRIBUTE_NAME",
+    "MODEL_NAME",
+    "OutcomeBatch",
+    "OutcomeEvent",
+    "PredictionBatch",
+    "PredictionEvent",
+    "normalize_label",
+]
+
+#: Sensitive attribute and feature names: identifiers (they become column names in the store).
+ATTRIBUTE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+#: Model names: letters, digits, ``_ . -``.
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
+_ATTRIBUTE_RE = re.compile(ATTRIBUTE_NAME)
+
+Label = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+AttributeValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+FeatureValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+MAX_BATCH = 10_000
+
+
+def normalize_label(value: Any) -> str:
+    """Labels and predictions are stored as text: ``True``/``1``/``1.0`` all become ``"1"``."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def normalize_attribute(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_names(mapping: dict[str, Any] | None, what: str) -> dict[str, Any] | None:
+    if mapping is None:
+        return None
+    for name in mapping:
+        if not _ATTRIBUTE_RE.match(name):
+            raise ValueError(
+                f"{what} name {name!r} is not an identifier (letters, digits and _, not starting with a digit, "
+                f"at most 63 characters)"
+            )
+    return mapping
+
+
+class PredictionEvent(BaseModel):
+    """One prediction a model made.
+
+    ``prediction_id`` is the idempotency key (per model): sending it again is a counted no-op.
+    ``sensitive`` holds the group attributes (already coarsened or pseudonymised by the client
+    where policy says so); ``features`` are optional inputs used for drift.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prediction_id: Annotated[str, Field(min_length=1, max_length=200)]
+    model: Annotated[str, Field(pattern=MODEL_NAME)]
+    model_version: Annotated[str, Field(max_length=64)] | None = None
+    timestamp: AwareDatetime
+    prediction: Label
+    score: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    sensitive: dict[str, AttributeValue | None] = Field(default_factory=dict)
+    features: dict[str, FeatureValue | None] | None = None
+
+    @field_validator("sensitive")
+    @classmethod
+    def _sensitive_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        checked = _check_names(value, "sensitive attribute")
+        assert checked is not None
+        return checked
+
+    @field_validator("features")
+    @classmethod
+    def _feature_names(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            for name, v in value.items():
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise ValueError(f"feature {name!r} must be finite; got {v}")
+        return _check_names(value, "feature")
+
+    @field_validator("score")
+    @classmethod
+    def _finite_score(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("score must be a finite probability in [0, 1]")
+        return value
+
+
+class OutcomeEvent(BaseModel):
+    """The true label of an earlier (or later) prediction, joined by ``prediction_id``.
+
+    ``model`` is optional: give it when prediction ids are only unique per model.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prediction_id: Annotated[str, Field(min_length=1, max_length=200)]
+    label: Label
+    timestamp: AwareDatetime
+    model: Annotated[str, Field(pattern=MODEL_NAME)] | None = None
+
+
+class PredictionBatch(BaseModel):
+    """Request body of ``POST /v1/predictions``."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: Annotated[list[PredictionEvent], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class OutcomeBatch(BaseModel):
+    """Request body of ``POST /v1/outcomes``."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: Annotated[list[OutcomeEvent], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+def utc_timestamp(value: datetime) -> float:
+    """Seconds since the epoch."""
+    return value.timestamp()

@@ -1,0 +1,214 @@
+"""PostgreSQL store: many writers, production deployments (psycopg 3 with a connection pool)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from fairwatch.exceptions import InvalidInputError, MissingDependencyError, StoreUnavailableError
+from fairwatch.monitor._events import OutcomeEvent, PredictionEvent
+from fairwatch.monitor._sql import bind, confusion_sql, score_sql
+from fairwatch.monitor._store import (
+    CellQuery,
+    IngestResult,
+    ModelInfo,
+    Store,
+    outcome_columns,
+    prediction_columns,
+)
+
+__all__ = ["PostgresStore"]
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _split_url(url: str) -> tuple[str, str]:
+    """Connection URL without fairwatch's own ``schema`` parameter, and the schema."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    schema = query.pop("schema", "public")
+    if not _SCHEMA_NAME.match(schema):
+        raise InvalidInputError(f"schema={schema!r} must be a lower-case identifier")
+    return urlunsplit(parts._replace(query=urlencode(query))), schema
+
+
+class PostgresStore(Store):
+    """Events in PostgreSQL (``postgresql://user@host:5432/db?schema=fairwatch``).
+
+    Batches are copied into a temporary staging table and moved with one
+    ``INSERT ... ON CONFLICT DO NOTHING`` inside a transaction; the batch is acknowledged after
+    ``COMMIT`` returns (synchronous commit: durable). An unreachable server raises
+    :class:`~fairwatch.exceptions.StoreUnavailableError` within ``timeout`` seconds.
+    """
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0) -> None:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:  # pragma: no cover - in the server extra
+            raise MissingDependencyError("the PostgreSQL store needs psycopg: pip install 'fairwatch[server]'") from exc
+        self.url = url
+        self._psycopg = psycopg
+        conninfo, self.schema = _split_url(url)
+        self._timeout = timeout
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            open=False,
+            kwargs={"connect_timeout": max(1, int(timeout)), "options": f"-c search_path={self.schema}"},
+            check=ConnectionPool.check_connection,
+            reconnect_timeout=0,
+        )
+        self._pool.open(wait=False)
+        self._columns: set[str] = set()
+        self._lock = threading.Lock()
+        self.migrate()
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _run(self, work: Any) -> Any:
+        """Run ``work(cursor)`` in one transaction; connection problems become StoreUnavailableError."""
+        psycopg = self._psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                return work(cur)
+        except (psycopg.OperationalError, PoolTimeout, psycopg.errors.AdminShutdown) as exc:
+            raise StoreUnavailableError(
+                f"PostgreSQL store is unavailable ({type(exc).__name__}: {str(exc).strip().splitlines()[0]}); "
+                f"nothing was written, retry when it is back"
+            ) from exc
+
+    def migrate(self) -> None:
+        def work(cur: Any) -> list[str]:
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            cur.execute(
+                """CREATE TABLE IF NOT EXISTS predictions (
+                    model TEXT NOT NULL,
+                    prediction_id TEXT NOT NULL,
+                    model_version TEXT NOT NULL DEFAULT '',
+                    ts TIMESTAMPTZ NOT NULL,
+                    prediction TEXT NOT NULL,
+                    score DOUBLE PRECISION,
+                    features TEXT,
+                    PRIMARY KEY (model, prediction_id))"""
+            )
+            cur.execute("CREATE INDEX IF NOT EXISTS predictions_model_ts ON predictions (model, ts)")
+            cur.execute(
+                """CREATE TABLE IF NOT EXISTS outcomes (
+                    model TEXT NOT NULL DEFAULT '',
+                    prediction_id TEXT NOT NULL,
+                    label TEXT NOT NULL,
+                    ts TIMESTAMPTZ NOT NULL,
+                    PRIMARY KEY (prediction_id, model))"""
+            )
+            return self._column_names(cur)
+
+        self._columns = set(self._run(work))
+
+    def _column_names(self, cur: Any) -> list[str]:
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'predictions'",
+            [self.schema],
+        )
+        return [r[0] for r in cur.fetchall()]
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def drop_schema(self) -> None:
+        """Drop this store's schema and everything in it (tests use one schema per run)."""
+        self._run(lambda cur: cur.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+
+    def ping(self) -> None:
+        self._run(lambda cur: cur.execute("SELECT 1"))
+
+    def count(self, table: str) -> int:
+        if table not in ("predictions", "outcomes"):
+            raise InvalidInputError(f"unknown table {table!r}")
+
+        def work(cur: Any) -> int:
+            cur.execute(f"SELECT count(*) FROM {table}")
+            return int(cur.fetchone()[0])
+
+        return int(self._run(work))
+
+    # -- writes --------------------------------------------------------------------------------
+    def _insert(self, table: str, columns: dict[str, list[Any]], new_columns: list[str]) -> int:
+        names = ", ".join(f'"{c}"' for c in columns)
+        rows = list(zip(*columns.values()))
+
+        def work(cur: Any) -> int:
+            for column in new_columns:
+                cur.execute(f'ALTER TABLE predictions ADD COLUMN IF NOT EXISTS "{column}" TEXT')
+            cur.execute(f"CREATE TEMP TABLE staging_batch (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+            with cur.copy(f"COPY staging_batch ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM staging_batch ON CONFLICT DO NOTHING")
+            return int(cur.rowcount)
+
+        accepted = int(self._run(work))
+        with self._lock:
+            self._columns.update(new_columns)
+        return accepted
+
+    def insert_predictions(self, events: Sequence[PredictionEvent]) -> IngestResult:
+        if not events:
+            return IngestResult(0, 0)
+        columns, _ = prediction_columns(events)
+        new = [c for c in columns if c.startswith("s_") and c not in self._columns]
+        accepted = self._insert("predictions", columns, new)
+        return IngestResult(accepted, len(events) - accepted)
+
+    def insert_outcomes(self, events: Sequence[OutcomeEvent]) -> IngestResult:
+        if not events:
+            return IngestResult(0, 0)
+        columns, _ = outcome_columns(events)
+        accepted = self._insert("outcomes", columns, [])
+        return IngestResult(accepted, len(events) - accepted)
+
+    # -- reads ---------------------------------------------------------------------------------
+    def _fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        def work(cur: Any) -> list[tuple[Any, ...]]:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+
+        return list(self._run(work))
+
+    def models(self) -> list[ModelInfo]:
+        rows = self._fetch(
+            """SELECT p.model, array_agg(DISTINCT p.model_version ORDER BY p.model_version), count(*),
+                      count(o.label), min(p.ts), max(p.ts)
+               FROM predictions p
+               LEFT JOIN outcomes o ON o.prediction_id = p.prediction_id AND o.model IN (p.model, '')
+               GROUP BY p.model ORDER BY p.model"""
+        )
+        return [ModelInfo(r[0], [v for v in r[1] if v], int(r[2]), int(r[3]), r[4], r[5]) for r in rows]
+
+    def sensitive_attributes(self) -> list[str]:
+        return sorted(c[2:] for c in self._run(self._column_names) if c.startswith("s_"))
+
+    def labels(self, model: str, limit: int = 10) -> list[str]:
+        rows = self._fetch(
+            """SELECT DISTINCT v FROM (
+                   SELECT prediction AS v FROM predictions WHERE model = %(m)s
+                   UNION SELECT o.label FROM outcomes o JOIN predictions p
+                         ON o.prediction_id = p.prediction_id AND o.model IN (p.model, '') WHERE p.model = %(m)s) t
+               ORDER BY v LIMIT %(limit)s""",
+            {"m": model, "limit": limit},
+        )
+        return [r[0] for r in rows]
+
+    def confusion_cells(self, query: CellQuery) -> list[tuple[Any, ...]]:
+        sql, params = confusion_sql(query, dialect="postgres")
+        return self._fetch(sql, bind(params, "postgres"))
+
+    def score_cells(self, query: CellQuery) -> list[tuple[Any, ...]]:
+        sql, params = score_sql(query, dialect="postgres")
+        return self._fetch(sql, bind(params, "postgres"))
