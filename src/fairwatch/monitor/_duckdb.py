@@ -38,6 +38,13 @@ _SCHEMA = (
         label VARCHAR NOT NULL,
         ts TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (model, prediction_id))""",
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id VARCHAR PRIMARY KEY,
+        key_hash VARCHAR NOT NULL UNIQUE,
+        name VARCHAR NOT NULL,
+        scopes VARCHAR NOT NULL,
+        created TIMESTAMPTZ NOT NULL,
+        revoked TIMESTAMPTZ)""",
 )
 
 
@@ -104,6 +111,18 @@ class DuckDBStore(Store):
         if table not in ("predictions", "outcomes"):
             raise InvalidInputError(f"unknown table {table!r}")
         return int(self._cursor().execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        import duckdb
+
+        with self._write_lock:
+            cur = self._cursor()
+            try:
+                return list(cur.execute(sql, list(params)).fetchall())
+            except duckdb.Error as exc:
+                raise StoreUnavailableError(f"DuckDB store {self.url!r} failed: {exc}") from exc
+            finally:
+                cur.close()
 
     # -- writes --------------------------------------------------------------------------------
     def _insert(self, table: str, columns: dict[str, list[Any]], new_columns: list[str]) -> int:

@@ -107,6 +107,15 @@ class PostgresStore(Store):
                     ts TIMESTAMPTZ NOT NULL,
                     PRIMARY KEY (prediction_id, model))"""
             )
+            cur.execute(
+                """CREATE TABLE IF NOT EXISTS api_keys (
+                    key_id TEXT PRIMARY KEY,
+                    key_hash TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    created TIMESTAMPTZ NOT NULL,
+                    revoked TIMESTAMPTZ)"""
+            )
             return self._column_names(cur)
 
         self._columns = set(self._run(work))
@@ -137,6 +146,15 @@ class PostgresStore(Store):
             return int(cur.fetchone()[0])
 
         return int(self._run(work))
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        statement = sql.replace("?", "%s")
+
+        def work(cur: Any) -> list[tuple[Any, ...]]:
+            cur.execute(statement, list(params))
+            return list(cur.fetchall()) if cur.description else []
+
+        return list(self._run(work))
 
     # -- writes --------------------------------------------------------------------------------
     def _insert(self, table: str, columns: dict[str, list[Any]], new_columns: list[str]) -> int:

@@ -7,8 +7,10 @@ window's statistics leave the database as a few hundred grouped counts, never as
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,8 @@ from fairwatch.exceptions import InvalidInputError
 from fairwatch.monitor._events import OutcomeEvent, PredictionEvent, normalize_attribute, normalize_label
 
 __all__ = [
+    "SCOPES",
+    "ApiKey",
     "CellQuery",
     "IngestResult",
     "ModelInfo",
@@ -50,6 +54,34 @@ class ModelInfo:
     labelled: int
     first: datetime | None
     last: datetime | None
+
+
+SCOPES = ("ingest", "read", "admin")
+
+
+def check_scopes(scopes: Sequence[str]) -> None:
+    if not scopes:
+        raise InvalidInputError(f"an API key needs at least one scope among {', '.join(SCOPES)}")
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise InvalidInputError(f"unknown scope {scope!r}; scopes are {', '.join(SCOPES)}")
+
+
+def hash_key(plain: str) -> str:
+    """SHA-256 of a key: keys are 256-bit random tokens, so a fast hash is enough to store them."""
+    return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored API key; ``plain`` is only set right after creation."""
+
+    key_id: str
+    name: str
+    scopes: tuple[str, ...]
+    created: datetime
+    revoked: datetime | None
+    plain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +201,40 @@ class Store(ABC):
     @abstractmethod
     def count(self, table: str) -> int:
         """Number of stored rows of ``predictions`` or ``outcomes``."""
+
+    # -- API keys (stored hashed) ----------------------------------------------------------------
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement with ``?``-style positional parameters in its own transaction."""
+
+    def create_key(self, name: str, scopes: Sequence[str]) -> ApiKey:
+        """Create an API key; the plain key is returned once and only its hash is stored."""
+        check_scopes(scopes)
+        plain = "fw_" + secrets.token_urlsafe(32)
+        key_id = secrets.token_hex(6)
+        created = datetime.now(timezone.utc)
+        self._execute(
+            "INSERT INTO api_keys (key_id, key_hash, name, scopes, created, revoked) VALUES (?, ?, ?, ?, ?, NULL)",
+            [key_id, hash_key(plain), name, "|".join(sorted(set(scopes))), created],
+        )
+        return ApiKey(key_id, name, tuple(sorted(set(scopes))), created, None, plain)
+
+    def list_keys(self) -> list[ApiKey]:
+        rows = self._execute("SELECT key_id, name, scopes, created, revoked FROM api_keys ORDER BY created")
+        return [ApiKey(r[0], r[1], tuple(r[2].split("|")), r[3], r[4]) for r in rows]
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Revoke a key by id; False when no active key has that id."""
+        rows = self._execute(
+            "UPDATE api_keys SET revoked = ? WHERE key_id = ? AND revoked IS NULL RETURNING key_id",
+            [datetime.now(timezone.utc), key_id],
+        )
+        return bool(rows)
+
+    def key_scopes(self, plain: str) -> tuple[str, ...] | None:
+        """Scopes of an active key, or None (looked up by hash; the key itself is never stored)."""
+        rows = self._execute("SELECT scopes FROM api_keys WHERE key_hash = ? AND revoked IS NULL", [hash_key(plain)])
+        return tuple(rows[0][0].split("|")) if rows else None
 
     def __enter__(self) -> Store:
         return self

@@ -1,0 +1,358 @@
+"""The FastAPI application: thin routes over the store and the window service."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime, BaseModel
+
+from fairwatch._version import __version__
+from fairwatch.exceptions import FairwatchError, InvalidInputError, StoreUnavailableError, UnknownMetricError
+from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, open_store, window_metrics
+from fairwatch.server._settings import Settings, match_env_key, parse_api_keys
+from fairwatch.server._telemetry import Telemetry
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("fairwatch.server")
+
+
+# -- response models -------------------------------------------------------------------------------
+class IngestResponse(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+class ModelOut(BaseModel):
+    model: str
+    versions: list[str]
+    predictions: int
+    labelled: int
+    label_coverage: float | None
+    first: datetime | None
+    last: datetime | None
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelOut]
+
+
+class MetricValue(BaseModel):
+    value: float | None
+    lo: float | None
+    hi: float | None
+
+
+class GroupOut(BaseModel):
+    group: dict[str, str | None]
+    n: int
+    n_labelled: int
+    metrics: dict[str, MetricValue]
+    withheld: list[str]
+
+
+class WindowOut(BaseModel):
+    start: datetime
+    end: datetime
+    n: int
+    n_labelled: int
+    label_coverage: float | None
+    groups: list[GroupOut]
+    disparities: dict[str, dict[str, Any]]
+
+
+class MetricsResponse(BaseModel):
+    model: str
+    sensitive: list[str]
+    window: str
+    metrics: list[str]
+    windows: list[WindowOut]
+
+
+class HealthResponse(BaseModel):
+    status: str
+    store: str
+    version: str
+
+
+# -- errors ----------------------------------------------------------------------------------------
+def _location(loc: Sequence[Any]) -> str:
+    parts = [p for p in loc if p != "body"]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+    message = f"{_location(first['loc'])}: {first['msg']}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem(s)); nothing of this batch was stored"
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors[:50]]
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(detail), "message": message})
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": message, "message": message})
+
+
+async def _fairwatch_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, StoreUnavailableError):
+        return _error(503, str(exc))
+    if isinstance(exc, (InvalidInputError, UnknownMetricError)):
+        return _error(422, str(exc))
+    return _error(400, str(exc))
+
+
+class BodyLimit:
+    """ASGI middleware: request bodies larger than ``limit`` bytes get 413 before they are parsed."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._reject(send)
+            return
+        seen = 0
+
+        async def counting_receive() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLargeError
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLargeError:
+            await self._reject(send)
+
+    async def _reject(self, send: Callable[[Any], Awaitable[None]]) -> None:
+        body = (
+            f'{{"detail":"request body larger than {self.limit} bytes; send smaller batches",'
+            f'"message":"request body larger than {self.limit} bytes; send smaller batches"}}'
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+# -- auth ------------------------------------------------------------------------------------------
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
+
+
+class Authenticator:
+    """Checks ``Authorization: Bearer <key>`` against environment keys and keys in the store."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.disabled = settings.auth_disabled
+        self.env_keys = parse_api_keys(settings.api_keys)
+        self.store = store
+
+    def scopes(self, presented: str) -> tuple[str, ...] | None:
+        scopes = match_env_key(self.env_keys, presented)
+        if scopes is None and presented.startswith("fw_"):
+            scopes = self.store.key_scopes(presented)
+        return scopes
+
+    def require(self, scope: str) -> Callable[..., None]:
+        def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+            if self.disabled:
+                return
+            if credentials is None or not credentials.credentials:
+                raise HTTPException(
+                    401, "missing API key: send 'Authorization: Bearer <key>'", headers={"WWW-Authenticate": "Bearer"}
+                )
+            scopes = self.scopes(credentials.credentials)
+            if scopes is None:
+                raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+            if scope not in scopes and "admin" not in scopes:
+                raise HTTPException(403, f"this API key lacks the {scope!r} scope (it has: {', '.join(scopes)})")
+
+        return check
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+# -- the app ---------------------------------------------------------------------------------------
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """Build the service. ``store`` overrides ``settings.store`` (tests pass one in)."""
+    settings = settings or Settings()
+    own_store = store is None
+    active_store = store if store is not None else open_store(settings.store)
+    auth = Authenticator(settings, active_store)
+    telemetry = Telemetry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        if auth.disabled:
+            log.warning("FAIRWATCH_AUTH_DISABLED is set: the API accepts requests without a key")
+        yield
+        if own_store:
+            active_store.close()
+
+    app = FastAPI(
+        title="fairwatch",
+        version=__version__,
+        summary="Fairness monitoring for deployed models: ingest predictions and outcomes, read windowed metrics.",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(FairwatchError, _fairwatch_error)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.state.store = active_store
+    app.state.telemetry = telemetry
+
+    ingest = [Depends(auth.require("ingest"))]
+    read = [Depends(auth.require("read"))]
+
+    @app.post("/v1/predictions", response_model=IngestResponse, dependencies=ingest, tags=["ingest"])
+    def post_predictions(batch: PredictionBatch) -> IngestResponse:
+        """Store a batch of predictions (all or nothing); re-sent ids count as duplicates."""
+        started = time.perf_counter()
+        result = active_store.insert_predictions(batch.events)
+        telemetry.ingest_seconds.labels("predictions").observe(time.perf_counter() - started)
+        telemetry.events.labels("predictions", "accepted").inc(result.accepted)
+        telemetry.events.labels("predictions", "duplicate").inc(result.duplicates)
+        return IngestResponse(accepted=result.accepted, duplicates=result.duplicates)
+
+    @app.post("/v1/outcomes", response_model=IngestResponse, dependencies=ingest, tags=["ingest"])
+    def post_outcomes(batch: OutcomeBatch) -> IngestResponse:
+        """Store a batch of outcomes (true labels), joined to predictions by ``prediction_id``."""
+        started = time.perf_counter()
+        result = active_store.insert_outcomes(batch.events)
+        telemetry.ingest_seconds.labels("outcomes").observe(time.perf_counter() - started)
+        telemetry.events.labels("outcomes", "accepted").inc(result.accepted)
+        telemetry.events.labels("outcomes", "duplicate").inc(result.duplicates)
+        return IngestResponse(accepted=result.accepted, duplicates=result.duplicates)
+
+    @app.get("/v1/models", response_model=ModelsResponse, dependencies=read, tags=["read"])
+    def get_models() -> ModelsResponse:
+        """Every model with stored predictions."""
+        return ModelsResponse(
+            models=[
+                ModelOut(
+                    model=m.model,
+                    versions=m.versions,
+                    predictions=m.predictions,
+                    labelled=m.labelled,
+                    label_coverage=m.labelled / m.predictions if m.predictions else None,
+                    first=m.first,
+                    last=m.last,
+                )
+                for m in active_store.models()
+            ]
+        )
+
+    @app.get("/v1/models/{model}/metrics", response_model=MetricsResponse, dependencies=read, tags=["read"])
+    def get_metrics(
+        model: str,
+        sensitive: Annotated[str, Query(description="Sensitive attribute(s), comma-separated")],
+        window: Annotated[str, Query(description="Window length: 15m, 1h, 2d, 1w")] = "1h",
+        start: Annotated[AwareDatetime | None, Query(description="First window start (ISO 8601 with zone)")] = None,
+        end: Annotated[AwareDatetime | None, Query(description="End of the last window")] = None,
+        metrics: Annotated[str | None, Query(description="Metric names, comma-separated")] = None,
+        model_version: str | None = None,
+        ci: Annotated[float | None, Query(gt=0, lt=1)] = None,
+        min_group_size: Annotated[int | None, Query(ge=0)] = None,
+        pos_label: str = "1",
+    ) -> MetricsResponse:
+        """Fairness metrics per tumbling window, with intervals and label coverage."""
+        names = _split(metrics) or None
+        try:
+            windows = window_metrics(
+                active_store,
+                model,
+                sensitive=_split(sensitive),
+                window=window,
+                start=start,
+                end=end,
+                metrics=names,
+                ci=ci,
+                min_group_size=min_group_size,
+                model_version=model_version,
+                pos_label=pos_label,
+            )
+        except KeyError as exc:
+            if isinstance(exc, FairwatchError):
+                raise
+            raise HTTPException(404, f"unknown model {model!r}: no predictions stored for it") from None
+        payload = [w.to_dict() for w in windows]
+        _update_gauges(telemetry, model, windows)
+        metric_names = list(windows[0].metric_names) if windows else []
+        return MetricsResponse(
+            model=model,
+            sensitive=_split(sensitive),
+            window=window,
+            metrics=metric_names,
+            windows=[WindowOut.model_validate(w) for w in payload],
+        )
+
+    @app.get("/v1/health", response_model=HealthResponse, tags=["operations"])
+    def health() -> Response:
+        """Liveness and store reachability (503 when the store is unreachable)."""
+        try:
+            active_store.ping()
+        except StoreUnavailableError as exc:
+            return _error(503, f"store unreachable: {exc}")
+        body = HealthResponse(status="ok", store="reachable", version=__version__)
+        return JSONResponse(body.model_dump())
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    def prometheus() -> Response:
+        """Prometheus text format."""
+        return Response(telemetry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return app
+
+
+def _update_gauges(telemetry: Telemetry, model: str, windows: list[Any]) -> None:
+    latest = next((w for w in reversed(windows) if w.n > 0), None)
+    if latest is None:
+        return
+    if latest.label_coverage is not None:
+        telemetry.label_coverage.labels(model).set(latest.label_coverage)
+    for summary in (latest.label_free, latest.labelled_summary):
+        if summary is None:
+            continue
+        for name, d in summary.disparities.items():
+            for statistic in ("difference", "ratio"):
+                value = getattr(d, statistic)
+                if math.isfinite(value):
+                    telemetry.disparity.labels(model, name, statistic).set(value)
