@@ -209,3 +209,23 @@ def test_bad_key_configuration() -> None:
         parse_api_keys("a:write")
     with pytest.raises(InvalidInputError, match=r"an entry has no scope"):
         parse_api_keys("justakey")
+
+
+def test_drift_endpoint(client: TestClient) -> None:
+    predictions, _ = _events(300)
+    client.post("/v1/predictions", json={"events": predictions}, headers=INGEST)
+    params = {
+        "reference_start": "2024-05-01T00:00:00Z",
+        "reference_end": "2024-05-01T01:00:00Z",
+        "start": "2024-05-01T01:00:00Z",
+        "end": "2024-05-01T03:00:00Z",
+        "sensitive": "sex",
+    }
+    r = client.get("/v1/models/credit/drift", params=params, headers=READ)
+    assert r.status_code == 200
+    features = r.json()["features"]
+    assert {f["feature"] for f in features} == {"age", "region"}
+    assert any(f["group"] == {"sex": "F"} for f in features)
+    r = client.get("/v1/models/credit/drift", params={**params, "features": "salary"}, headers=READ)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("unknown feature 'salary'")

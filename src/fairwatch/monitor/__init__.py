@@ -3,6 +3,7 @@
 Needs the ``server`` extra (``pip install 'fairwatch[server]'``).
 """
 
+from fairwatch.monitor._drift import FeatureDrift, drift, drift_statistics
 from fairwatch.monitor._durations import parse_duration
 from fairwatch.monitor._events import OutcomeBatch, OutcomeEvent, PredictionBatch, PredictionEvent
 from fairwatch.monitor._store import CellQuery, IngestResult, ModelInfo, Store, open_store
@@ -11,6 +12,7 @@ from fairwatch.monitor._windows import DEFAULT_WINDOW_METRICS, WindowResult, win
 __all__ = [
     "DEFAULT_WINDOW_METRICS",
     "CellQuery",
+    "FeatureDrift",
     "IngestResult",
     "ModelInfo",
     "OutcomeBatch",
@@ -19,6 +21,8 @@ __all__ = [
     "PredictionEvent",
     "Store",
     "WindowResult",
+    "drift",
+    "drift_statistics",
     "open_store",
     "parse_duration",
     "window_metrics",

@@ -55,6 +55,8 @@ class DuckDBStore(Store):
     transaction, committed (write-ahead log flushed) before it is acknowledged.
     """
 
+    dialect = "duckdb"
+
     def __init__(self, url: str) -> None:
         try:
             import duckdb
@@ -201,6 +203,9 @@ class DuckDBStore(Store):
             .fetchall()
         )
         return [r[0] for r in rows]
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._cursor().execute(sql, list(params)).fetchall())
 
     def confusion_cells(self, query: CellQuery) -> list[tuple[Any, ...]]:
         sql, params = confusion_sql(query, dialect="duckdb")

@@ -44,6 +44,8 @@ class PostgresStore(Store):
     :class:`~fairwatch.exceptions.StoreUnavailableError` within ``timeout`` seconds.
     """
 
+    dialect = "postgres"
+
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0) -> None:
         try:
             import psycopg
@@ -222,6 +224,9 @@ class PostgresStore(Store):
             {"m": model, "limit": limit},
         )
         return [r[0] for r in rows]
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._fetch(sql, bind(list(params), "postgres"))
 
     def confusion_cells(self, query: CellQuery) -> list[tuple[Any, ...]]:
         sql, params = confusion_sql(query, dialect="postgres")

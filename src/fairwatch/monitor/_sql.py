@@ -71,3 +71,37 @@ def score_sql(query: CellQuery, *, dialect: Dialect) -> tuple[str, list[Any]]:
         f"{where} AND p.score IS NOT NULL {_group_by(dialect, keys)}"
     )
     return sql, params
+
+
+def feature_value_sql(dialect: Dialect, feature: str) -> tuple[str, str, str]:
+    """SQL expressions for a feature's text value, numeric value and JSON type class."""
+    if dialect == "duckdb":
+        path = "'$.\"" + feature + "\"'"
+        text = f"json_extract_string(p.features, {path})"
+        number = f"TRY_CAST({text} AS DOUBLE)"
+        kind = (
+            f"CASE WHEN json_type(p.features, {path}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN 'number' "
+            f"WHEN json_type(p.features, {path}) IS NULL OR json_type(p.features, {path}) = 'NULL' THEN NULL "
+            f"ELSE 'category' END"
+        )
+        return text, number, kind
+    ref = f"(p.features::jsonb -> '{feature}')"
+    text = f"(p.features::jsonb ->> '{feature}')"
+    number = f"(CASE WHEN jsonb_typeof({ref}) = 'number' THEN ({ref})::text::double precision END)"
+    kind = (
+        f"CASE WHEN jsonb_typeof({ref}) = 'number' THEN 'number' "
+        f"WHEN {ref} IS NULL OR jsonb_typeof({ref}) = 'null' THEN NULL ELSE 'category' END"
+    )
+    return text, number, kind
+
+
+def feature_names_sql(dialect: Dialect) -> str:
+    if dialect == "duckdb":
+        return (
+            "SELECT DISTINCT unnest(json_keys(features)) AS k FROM predictions "
+            "WHERE model = $1 AND features IS NOT NULL ORDER BY k"
+        )
+    return (
+        "SELECT DISTINCT k FROM (SELECT jsonb_object_keys(features::jsonb) AS k FROM predictions "
+        "WHERE model = %(p1)s AND features IS NOT NULL) t ORDER BY k"
+    )

@@ -157,6 +157,12 @@ class Store(ABC):
     """Where events live. Implementations: :class:`DuckDBStore`, :class:`PostgresStore`."""
 
     url: str
+    #: SQL dialect of the store: ``"duckdb"`` or ``"postgres"``.
+    dialect: str
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only aggregate query written in this store's dialect (positional parameters)."""
 
     @abstractmethod
     def migrate(self) -> None:

@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from fairwatch._version import __version__
 from fairwatch.exceptions import FairwatchError, InvalidInputError, StoreUnavailableError, UnknownMetricError
-from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, open_store, window_metrics
+from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_store, window_metrics
 from fairwatch.server._settings import Settings, match_env_key, parse_api_keys
 from fairwatch.server._telemetry import Telemetry
 
@@ -78,6 +78,27 @@ class MetricsResponse(BaseModel):
     window: str
     metrics: list[str]
     windows: list[WindowOut]
+
+
+class FeatureDriftOut(BaseModel):
+    feature: str
+    kind: str
+    group: dict[str, str | None] | None
+    n_reference: int
+    n_current: int
+    psi: float | None
+    js: float | None
+    ks: float | None = None
+    ks_pvalue: float | None = None
+    chi2: float | None = None
+    chi2_pvalue: float | None = None
+
+
+class DriftResponse(BaseModel):
+    model: str
+    reference: dict[str, datetime]
+    current: dict[str, datetime]
+    features: list[FeatureDriftOut]
 
 
 class HealthResponse(BaseModel):
@@ -322,6 +343,43 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             window=window,
             metrics=metric_names,
             windows=[WindowOut.model_validate(w) for w in payload],
+        )
+
+    @app.get("/v1/models/{model}/drift", response_model=DriftResponse, dependencies=read, tags=["read"])
+    def get_drift(
+        model: str,
+        reference_start: AwareDatetime,
+        reference_end: AwareDatetime,
+        start: AwareDatetime,
+        end: AwareDatetime,
+        sensitive: Annotated[str | None, Query(description="Also per group of these attributes")] = None,
+        features: Annotated[str | None, Query(description="Feature names, comma-separated (default: all)")] = None,
+        bins: Annotated[int, Query(ge=2, le=100)] = 10,
+        model_version: str | None = None,
+    ) -> DriftResponse:
+        """Feature drift (PSI, Jensen-Shannon, KS or chi-squared) of the current period against a reference."""
+        try:
+            results = drift(
+                active_store,
+                model,
+                reference_start=reference_start,
+                reference_end=reference_end,
+                start=start,
+                end=end,
+                sensitive=_split(sensitive),
+                features=_split(features) or None,
+                bins=bins,
+                model_version=model_version,
+            )
+        except KeyError as exc:
+            if isinstance(exc, FairwatchError):
+                raise
+            raise HTTPException(404, f"unknown model {model!r}: no predictions stored for it") from None
+        return DriftResponse(
+            model=model,
+            reference={"start": reference_start, "end": reference_end},
+            current={"start": start, "end": end},
+            features=[FeatureDriftOut(**r.to_dict()) for r in results],
         )
 
     @app.get("/v1/health", response_model=HealthResponse, tags=["operations"])
