@@ -21,3 +21,7 @@ def test_demo_runs_and_prints_the_audit() -> None:
     for check in CHECKS:
         assert check in text
     assert text.rstrip().endswith("--ci 0.95")
+    # the monitoring part: daily windows, label-free days withheld, the planted drift flagged
+    assert "Daily fairness by sex" in text
+    assert "withheld" in text
+    assert "hours_per_week" in text and "⚠" in text

@@ -97,4 +97,7 @@ def run_demo(console: Console, *, seed: int = 0) -> None:
         f"[dim]Audit with intervals computed in {elapsed * 1000:.0f} ms from "
         f"{audit.stats.n_groups} groups' statistics.[/dim]"
     )
+    from fairwatch._demo_monitor import run_monitor_demo
+
+    run_monitor_demo(console, test, seed=seed)
     console.print("Done. Try: fairwatch audit FILE --y-true COL --y-pred COL --sensitive sex,race --ci 0.95")
