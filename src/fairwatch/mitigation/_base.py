@@ -1,0 +1,73 @@
+"""What every mitigation estimator shares: sensitive-feature encoding and fitted checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fairwatch._encode import encode_groups
+from fairwatch._frame import resolve_sensitive
+from fairwatch._typing import GroupKey, IntArray, SensitiveLike
+from fairwatch.exceptions import InvalidInputError, LengthMismatchError, NotFittedError
+
+__all__ = ["SensitiveCodes", "check_fitted", "encode_sensitive"]
+
+
+class SensitiveCodes:
+    """Integer group codes of the rows, the group keys and the sensitive feature names."""
+
+    def __init__(self, codes: IntArray, groups: list[GroupKey], names: list[str]) -> None:
+        self.codes = codes
+        self.groups = groups
+        self.names = names
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.groups)
+
+    def codes_for(self, groups: list[GroupKey]) -> IntArray:
+        """Re-express these rows' codes in the numbering of ``groups`` (e.g. the groups seen in fit).
+
+        Rows of a group not in ``groups`` raise an error naming the group.
+        """
+        index = {g: i for i, g in enumerate(groups)}
+        lut = np.empty(len(self.groups), dtype=np.int64)
+        for i, g in enumerate(self.groups):
+            if g not in index:
+                raise InvalidInputError(
+                    f"sensitive_features holds group {g!r}, which was not seen during fit "
+                    f"(fit saw {', '.join(map(repr, groups[:10]))}); refit with data covering it"
+                )
+            lut[i] = index[g]
+        return lut[self.codes]
+
+
+def encode_sensitive(sensitive_features: SensitiveLike, n_rows: int, *, min_groups: int = 2) -> SensitiveCodes:
+    """Encode ``sensitive_features`` for ``n_rows`` rows (intersections of several columns)."""
+    if sensitive_features is None:
+        raise InvalidInputError(
+            "sensitive_features is required: pass fit(X, y, sensitive_features=...) (and the same to "
+            "predict for group-aware post-processing)"
+        )
+    columns = resolve_sensitive(sensitive_features, None)
+    for column in columns:
+        if len(column) != n_rows:
+            raise LengthMismatchError(
+                f"sensitive_features must have one value per row of X: X has {n_rows} rows, "
+                f"sensitive feature {column.name!r} has {len(column)}"
+            )
+    codes, groups = encode_groups(columns)
+    if len(groups) < min_groups:
+        raise InvalidInputError(
+            f"sensitive_features hold a single group ({groups[0]!r}); mitigation needs at least two groups"
+        )
+    return SensitiveCodes(codes, groups, [c.name for c in columns])
+
+
+def check_fitted(estimator: Any, attribute: str) -> None:
+    """Raise :class:`~fairwatch.exceptions.NotFittedError` when ``attribute`` is missing."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(
+            f"this {type(estimator).__name__} is not fitted yet; call fit(X, y, sensitive_features=...) first"
+        )
