@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
 from fairwatch._encode import encode_groups
 from fairwatch._frame import resolve_sensitive
 from fairwatch._typing import GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError, NotFittedError
 
-__all__ = ["SensitiveCodes", "check_fitted", "encode_sensitive"]
+__all__ = ["EstimatorNotFittedError", "SensitiveCodes", "check_fitted", "encode_sensitive"]
 
 
 class SensitiveCodes:
@@ -65,9 +66,17 @@ def encode_sensitive(sensitive_features: SensitiveLike, n_rows: int, *, min_grou
     return SensitiveCodes(codes, groups, [c.name for c in columns])
 
 
+class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):  # type: ignore[misc]
+    """Raised by mitigation estimators used before ``fit``.
+
+    It is both :class:`fairwatch.exceptions.NotFittedError` and scikit-learn's ``NotFittedError``,
+    so code (and scikit-learn's estimator checks) catching either works.
+    """
+
+
 def check_fitted(estimator: Any, attribute: str) -> None:
-    """Raise :class:`~fairwatch.exceptions.NotFittedError` when ``attribute`` is missing."""
+    """Raise :class:`EstimatorNotFittedError` when ``attribute`` is missing."""
     if not hasattr(estimator, attribute):
-        raise NotFittedError(
+        raise EstimatorNotFittedError(
             f"this {type(estimator).__name__} is not fitted yet; call fit(X, y, sensitive_features=...) first"
         )
