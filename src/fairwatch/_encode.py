@@ -18,7 +18,7 @@ from fairwatch._frame import Column, describe_missing
 from fairwatch._typing import GroupKey, IntArray
 from fairwatch.exceptions import InvalidInputError, MissingValueError
 
-__all__ = ["Encoded", "encode", "encode_groups", "python_scalar"]
+__all__ = ["Encoded", "encode", "encode_groups", "encode_groups_unsorted", "group_order", "python_scalar"]
 
 # A value range up to this many times the row count (or this absolute size) is encoded with a
 # bincount instead of a sort.
@@ -56,6 +56,9 @@ def _compress(codes: IntArray, size: int) -> tuple[IntArray, IntArray]:
 def _encode_integers(values: np.ndarray) -> Encoded:
     low, high = int(values.min()), int(values.max())
     span = high - low + 1
+    if span <= 2:  # min and max are both present: no counting, at most one shift
+        codes = values.astype(np.int64, copy=False)
+        return Encoded(codes - low if low else codes, list(range(low, high + 1)))
     if span <= max(_DENSE_RANGE_LIMIT, 4 * values.size):
         codes, kept = _compress((values.astype(np.int64) - low), span)
         return Encoded(codes, [int(k) + low for k in kept])
@@ -65,8 +68,9 @@ def _encode_integers(values: np.ndarray) -> Encoded:
 
 def _encode_numeric(values: np.ndarray, argument: str) -> Encoded:
     if values.dtype.kind == "b":
-        codes, kept = _compress(values.astype(np.int64), 2)
-        return Encoded(codes, [bool(k) for k in kept])
+        present = [v for v, seen in ((False, not values.all()), (True, values.any())) if seen]
+        codes = values.astype(np.int64)
+        return Encoded(codes if len(present) == 2 or present == [False] else codes * 0, present)
     if values.dtype.kind in "iu":
         return _encode_integers(values)
     nan = np.isnan(values)
@@ -101,7 +105,7 @@ def _raise_missing(argument: str, mask: np.ndarray) -> None:
     )
 
 
-def _factorize_arrow(array: Any, argument: str) -> Encoded:
+def _factorize_arrow(array: Any, argument: str, sort: bool = True) -> Encoded:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -114,50 +118,65 @@ def _factorize_arrow(array: Any, argument: str) -> Encoded:
     codes = np.asarray(array.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     dictionary = array.dictionary.to_pylist()
     codes, kept = _compress(codes, len(dictionary))
-    return _sorted(codes, [dictionary[k] for k in kept])
+    categories = [dictionary[k] for k in kept]
+    return _sorted(codes, categories) if sort else Encoded(codes, categories)
 
 
-def _factorize_pandas(values: Any, argument: str) -> Encoded:
+def _factorize_pandas(values: Any, argument: str, sort: bool = True) -> Encoded:
     import pandas as pd
 
     codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     if (codes < 0).any():
         _raise_missing(argument, codes < 0)
-    return _sorted(codes, [python_scalar(u) for u in np.asarray(uniques, dtype=object)])
+    categories = [python_scalar(u) for u in np.asarray(uniques, dtype=object)]
+    return _sorted(codes, categories) if sort else Encoded(codes, categories)
 
 
-def encode(column: Column, argument: str) -> Encoded:
-    """Integer codes and sorted categories of one column; missing values raise an error."""
+def encode(column: Column, argument: str, *, sort: bool = True) -> Encoded:
+    """Integer codes and categories of one column; missing values raise an error.
+
+    Categories are sorted unless ``sort=False`` (numeric columns are always sorted).
+    """
     values = column.values
     if isinstance(values, nw.Series):
-        if values.null_count() > 0:
-            _raise_missing(argument, np.asarray(values.is_null().to_numpy(), dtype=bool))
         if column.is_numeric():
-            return _encode_numeric(np.asarray(values.to_numpy()), argument)
+            array = np.asarray(values.to_numpy())
+            if array.dtype.kind not in "biuf" and values.null_count() > 0:  # masked/nullable dtypes
+                _raise_missing(argument, np.asarray(values.is_null().to_numpy(), dtype=bool))
+            return _encode_numeric(array, argument)
         impl = values.implementation
         if impl.is_polars() or impl.is_pyarrow():
-            return _factorize_arrow(values.to_arrow(), argument)
-        return _factorize_pandas(values.to_native(), argument)
+            return _factorize_arrow(values.to_arrow(), argument, sort)
+        return _factorize_pandas(values.to_native(), argument, sort)  # nulls become code -1: caught there
     array = np.asarray(values)
     if array.dtype.kind in "biuf":
         return _encode_numeric(array, argument)
     if array.dtype.kind in "OUSMm":
-        return _factorize_pandas(array, argument)
+        return _factorize_pandas(array, argument, sort)
     raise InvalidInputError(f"{argument} has unsupported dtype {array.dtype}")
 
 
-def encode_groups(columns: Sequence[Column]) -> tuple[IntArray, list[GroupKey]]:
-    """Codes of the intersectional groups of several columns (only observed combinations).
+def _key_order(keys: Sequence[GroupKey]) -> list[int]:
+    try:
+        return sorted(range(len(keys)), key=lambda i: keys[i])
+    except TypeError:  # mixed types within a column
+        return sorted(range(len(keys)), key=lambda i: tuple((type(v).__name__, str(v)) for v in keys[i]))
 
-    Groups are ordered lexicographically by the sorted categories of each column.
+
+def encode_groups_unsorted(columns: Sequence[Column]) -> tuple[IntArray, list[GroupKey]]:
+    """Codes of the intersectional groups (only observed combinations), groups in no set order.
+
+    Cheaper than :func:`encode_groups` on large inputs: callers that aggregate first can sort
+    the few group keys afterwards (e.g. ``GroupStats.take``) instead of re-coding every row.
     """
-    encoded = [encode(col, f"sensitive feature {col.name!r}") for col in columns]
-    combined = np.zeros(len(encoded[0].codes), dtype=np.int64)
-    size = 1
-    for enc in encoded:
+    encoded = [encode(col, f"sensitive feature {col.name!r}", sort=False) for col in columns]
+    combined = encoded[0].codes.copy() if len(encoded) > 1 else encoded[0].codes
+    size = len(encoded[0].categories)
+    for enc in encoded[1:]:
         k = len(enc.categories)
-        combined = combined * k + enc.codes
+        combined *= k
+        combined += enc.codes
         size *= k
     if size > max(_DENSE_RANGE_LIMIT, 4 * combined.size):
         uniques, inverse = np.unique(combined, return_inverse=True)
@@ -174,3 +193,22 @@ def encode_groups(columns: Sequence[Column]) -> tuple[IntArray, list[GroupKey]]:
             parts.append(enc.categories[idx])
         keys.append(tuple(reversed(parts)))
     return codes, keys
+
+
+def group_order(keys: Sequence[GroupKey]) -> list[int]:
+    """The permutation that sorts group keys (lexicographically, column by column)."""
+    return _key_order(keys)
+
+
+def encode_groups(columns: Sequence[Column]) -> tuple[IntArray, list[GroupKey]]:
+    """Codes of the intersectional groups of several columns (only observed combinations).
+
+    Groups are ordered lexicographically by the sorted categories of each column.
+    """
+    codes, keys = encode_groups_unsorted(columns)
+    order = _key_order(keys)
+    if order == list(range(len(keys))):
+        return codes, keys
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
+    return rank[codes], [keys[i] for i in order]

@@ -528,13 +528,18 @@ def compute_group_stats(
     """
     g = len(groups)
     w = sample_weight
-    n = _weighted_bincount(group_codes, None, g)
-    weight = n if w is None else _weighted_bincount(group_codes, w, g)
     confusion = confusion_n = None
     if y_true is not None and y_pred is not None:
-        key = group_codes * 4 + y_true * 2 + y_pred
+        key = group_codes * 4
+        key += y_true * 2
+        key += y_pred
         confusion_n = _weighted_bincount(key, None, 4 * g).reshape(g, 2, 2)
         confusion = confusion_n if w is None else _weighted_bincount(key, w, 4 * g).reshape(g, 2, 2)
+        n = confusion_n.sum(axis=(1, 2))
+        weight = n if w is None else confusion.sum(axis=(1, 2))
+    else:
+        n = _weighted_bincount(group_codes, None, g)
+        weight = n if w is None else _weighted_bincount(group_codes, w, g)
     hist = None
     if scores is not None and y_true is not None:
         edges, binning, index = score_bins_for(scores, score_bins, g)
