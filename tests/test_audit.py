@@ -203,3 +203,10 @@ def test_tables_and_repr(frame: pd.DataFrame) -> None:
     disparities = audit.disparities()
     assert set(disparities["disparity"]) >= {"demographic_parity", "equalized_odds", "equal_opportunity"}
     assert "Audit(rows=4000" in repr(audit)
+
+
+def test_marginal_of_a_reference_audit(frame: pd.DataFrame) -> None:
+    audit = _audit(frame, reference=("M", "A"))
+    marginal = audit.marginal("race")
+    assert marginal.summary.method == "between_groups"
+    assert marginal.stats.n_groups == 4

@@ -10,6 +10,7 @@ import numpy as np
 
 from fairwatch._checks import CheckResult, evaluate_check, parse_check
 from fairwatch._encode import python_scalar
+from fairwatch._engines import engine_group_stats, named_columns, result_backend, route
 from fairwatch._frame import make_table, table_backend
 from fairwatch._typing import ArrayLike, FrameLike, GroupKey, SensitiveLike
 from fairwatch._version import __version__
@@ -167,6 +168,8 @@ class Audit:
             raise InvalidInputError(f"marginal() needs sensitive feature names among {list(self.sensitive_features)}")
         stats = self.stats.rollup(list(names))
         opts = {k: v for k, v in self._options.items() if k != "reference"}
+        if opts.get("method") == "reference":  # the reference group may not exist in the marginal view
+            opts["method"] = "between_groups"
         summary = summarize(stats, self.metrics, **opts)
         return Audit(stats, summary, backend=self._backend, options=opts)
 
@@ -240,6 +243,7 @@ def audit(
     score_bins: Any = "auto",
     n_boot: int = 1000,
     random_state: int | None = 0,
+    engine: str | None = None,
 ) -> Audit:
     """Audit a model's predictions across groups.
 
@@ -268,7 +272,10 @@ def audit(
         excluded from disparities; the share of rows they hold is in ``to_dict()``.
     data : dataframe, optional
         pandas, Polars, pyarrow, ... When given, the other arguments may be column names, and
-        tables come back in the same library.
+        tables come back in the same library. A lazy frame (Polars ``LazyFrame``, DuckDB
+        relation, PySpark ``DataFrame``) is aggregated in its engine, so only per-group counts
+        and score bins leave it; every input is then a column name, and tables come back as
+        Polars (for a ``LazyFrame``) or pandas (DuckDB, PySpark).
     pos_label : object, optional
         Positive label; inferred for 0/1, -1/1 and boolean labels.
     method : {"between_groups", "to_overall", "reference"}
@@ -283,6 +290,11 @@ def audit(
         Bootstrap replicates for intervals that need them.
     random_state : int, optional
         Seed of the bootstrap (fixed by default, so reports are reproducible).
+    engine : {None, "numpy", "polars", "duckdb", "spark"}
+        Where rows are aggregated into statistics. ``None``: a lazy frame in its own engine,
+        everything else with numpy. ``"numpy"`` collects a lazy frame's named columns first;
+        ``"polars"`` or ``"duckdb"`` aggregate ``data`` in that engine; ``"spark"`` needs ``data``
+        to be a PySpark DataFrame. Results agree across engines to floating-point precision.
 
     Returns
     -------
@@ -294,6 +306,17 @@ def audit(
         On mismatched lengths, empty input, missing values, non-binary labels for binary metrics,
         a single group, unknown columns (``UnknownColumnError``) or metrics (``UnknownMetricError``).
 
+    Notes
+    -----
+    Data that does not fit in memory stays in its engine: pass ``pl.scan_parquet(...)``,
+    ``duckdb.read_parquet(...)`` or ``spark.read.parquet(...)`` as ``data`` with column names,
+    and only per-group counts and score bins leave the engine. The same call runs on a Spark
+    cluster when the session is built against it
+    (``SparkSession.builder.master("spark://host:7077").getOrCreate()``, or ``yarn``/``k8s://``);
+    from the command line, ``fairwatch audit --engine spark 'path/*.parquet' ...`` takes the
+    master from ``spark-submit``, ``spark-defaults.conf`` or
+    ``PYSPARK_SUBMIT_ARGS="--master spark://host:7077 pyspark-shell"``.
+
     Examples
     --------
     >>> import fairwatch as fw
@@ -304,16 +327,39 @@ def audit(
     >>> a.check("demographic_parity_ratio >= 0.8")[0].passed
     False
     """
-    inputs = read_inputs(
-        y_true, y_pred, sensitive_features=sensitive_features, scores=scores, sample_weight=sample_weight, data=data
-    )
-    names = tuple(metrics) if metrics is not None else default_metrics(inputs)
     if isinstance(metrics, str):
-        names = (metrics,)
-    if not names:
+        metrics = (metrics,)
+    if metrics is not None and not metrics:
         raise InvalidInputError("metrics is empty; name at least one metric or pass metrics=None for the defaults")
-    specs = [get_metric(m) for m in names]
-    stats = group_stats_from_inputs(inputs, specs, pos_label=pos_label, score_bins=score_bins)
+    columns = named_columns(y_true, y_pred, scores, sample_weight, sensitive_features=sensitive_features)
+    lazy, eager_data = route(data, engine, columns)
+    if lazy is not None:
+        stats, specs = engine_group_stats(
+            lazy,
+            y_true,
+            y_pred,
+            sensitive_features=sensitive_features,
+            scores=scores,
+            sample_weight=sample_weight,
+            metrics=metrics,
+            pos_label=pos_label,
+            score_bins=score_bins,
+        )
+        backend = result_backend(data)
+    else:
+        inputs = read_inputs(
+            y_true,
+            y_pred,
+            sensitive_features=sensitive_features,
+            scores=scores,
+            sample_weight=sample_weight,
+            data=eager_data,
+        )
+        names = tuple(metrics) if metrics is not None else default_metrics(inputs)
+        specs = [get_metric(m) for m in names]
+        stats = group_stats_from_inputs(inputs, specs, pos_label=pos_label, score_bins=score_bins)
+        inferred = table_backend(None, [inputs.y_true, inputs.y_pred, *inputs.sensitive])
+        backend = inferred if data is None else result_backend(data)
     if stats.n_groups < 2:
         raise InvalidInputError(
             f"sensitive_features {list(stats.sensitive_names)} hold a single group ({stats.group_label(0)}); "
@@ -330,5 +376,4 @@ def audit(
         "random_state": random_state,
     }
     summary = summarize(stats, specs, **options)
-    backend = table_backend(inputs.frame, [inputs.y_true, inputs.y_pred, *inputs.sensitive])
     return Audit(stats, summary, backend=backend, options=options)

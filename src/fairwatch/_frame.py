@@ -57,7 +57,12 @@ class Column:
 
 
 def as_frame(data: FrameLike | None, columns: Sequence[str] | None = None) -> nw.DataFrame[Any] | None:
-    """Wrap ``data`` as an eager narwhals DataFrame (a lazy frame is collected on ``columns`` only)."""
+    """Wrap ``data`` as an eager narwhals DataFrame.
+
+    Lazy frames (Polars ``LazyFrame``, DuckDB, PySpark) are never collected here: audits of them
+    run in their engine (``fairwatch._engines``), or are collected on ``columns`` only when
+    ``engine="numpy"`` asks for it.
+    """
     if data is None:
         return None
     if isinstance(data, nw.DataFrame):
@@ -71,8 +76,10 @@ def as_frame(data: FrameLike | None, columns: Sequence[str] | None = None) -> nw
     if isinstance(frame, nw.LazyFrame):
         if columns is not None:
             _check_columns_exist(list(frame.collect_schema().names()), columns)
-            frame = frame.select(*columns)
-        return frame.collect()
+        raise InvalidInputError(
+            f"data is a lazy frame ({frame.implementation.name.lower()}), which fairwatch aggregates in its "
+            f"engine; pass column names for every input, or engine='numpy' to collect it first"
+        )
     if not isinstance(frame, nw.DataFrame):
         raise InvalidInputError(f"data must be a dataframe; got {type(data).__name__}")
     return frame

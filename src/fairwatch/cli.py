@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a ``--fail-if`` condition holds (a CI gate), 2 a usage 
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import sys
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 
 from fairwatch._version import __version__
-from fairwatch.exceptions import FairwatchError, InvalidInputError
+from fairwatch.exceptions import FairwatchError, InvalidInputError, MissingDependencyError
 
 __all__ = ["app", "main"]
 
@@ -64,9 +65,112 @@ def read_table(path: Path) -> Any:
             delimiter = "\t" if ".tsv" in suffixes else ","
             return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
     except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInputError(f"cannot read {str(path)!r}: {first}") from None
+        raise InvalidInputError(f"cannot read {str(path)!r}: {_first_line(exc)}") from None
     raise InvalidInputError(f"FILE {str(path)!r} must be a .csv, .tsv or .parquet file (got {suffixes or 'no suffix'})")
+
+
+#: Where ``fairwatch audit`` aggregates rows (``--engine``).
+AUDIT_ENGINES = ("duckdb", "polars", "spark", "numpy")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _file_format(path: str) -> str:
+    """``"parquet"``, ``"csv"`` or ``"tsv"`` from a file name."""
+    suffixes = "".join(Path(path).suffixes).lower()
+    if ".parquet" in suffixes or suffixes.endswith(".pq"):
+        return "parquet"
+    if ".tsv" in suffixes:
+        return "tsv"
+    if ".csv" in suffixes or ".txt" in suffixes:
+        return "csv"
+    raise InvalidInputError(f"FILE {path!r} must be a .csv, .tsv or .parquet file (got {suffixes or 'no suffix'})")
+
+
+def resolve_files(patterns: list[str]) -> tuple[list[str], str]:
+    """Expand FILE arguments (files, globs, directories of Parquet/CSV files) and find their format.
+
+    URLs (``s3://...``, ``hdfs://...``) are passed to the engine unchanged.
+    """
+    files: list[str] = []
+    for pattern in patterns:
+        if "://" in pattern:
+            files.append(pattern)
+        elif glob.has_magic(pattern):
+            matches = sorted(m for m in glob.glob(pattern, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise InvalidInputError(f"FILE pattern {pattern!r} matches no file")
+            files.extend(matches)
+        elif Path(pattern).is_dir():
+            inside = sorted(
+                str(p)
+                for p in Path(pattern).rglob("*")
+                if p.is_file()
+                and not p.name.startswith(("_", "."))
+                and p.suffix.lower() in (".parquet", ".csv", ".tsv")
+            )
+            if not inside:
+                raise InvalidInputError(f"FILE {pattern!r} is a directory without .parquet, .csv or .tsv files")
+            files.extend(inside)
+        elif not Path(pattern).exists():
+            raise InvalidInputError(f"FILE {pattern!r} does not exist")
+        else:
+            files.append(pattern)
+    formats = sorted({_file_format(f) for f in files})
+    if len(formats) > 1:
+        raise InvalidInputError(f"FILE arguments mix formats ({', '.join(formats)}); give files of one format")
+    return files, formats[0]
+
+
+def _engine_error(exc: BaseException) -> bool:
+    """True for errors raised inside an engine (a bad file, a failed Spark job, no Java, ...)."""
+    module = type(exc).__module__.split(".")[0]
+    return module in ("duckdb", "_duckdb", "polars", "pyspark", "py4j", "pyarrow")
+
+
+def scan_files(files: list[str], file_format: str, engine: str) -> Any:
+    """A dataframe over ``files``: lazy (rows stay in the engine) except for ``engine="numpy"``."""
+    delimiter = "\t" if file_format == "tsv" else ","
+    try:
+        if engine == "numpy":
+            import pyarrow as pa
+
+            tables = [read_table(Path(f)) for f in files]
+            return tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+        if engine == "duckdb":
+            import duckdb
+
+            connection = duckdb.connect()
+            if file_format == "parquet":
+                return connection.read_parquet(files)
+            return connection.read_csv(files, delimiter=delimiter, header=True)
+        if engine == "polars":
+            import polars as pl
+
+            if file_format == "parquet":
+                return pl.scan_parquet(files)
+            return pl.scan_csv(files, separator=delimiter)
+        from pyspark.sql import SparkSession
+
+        # The master comes from spark-submit, spark-defaults.conf or PYSPARK_SUBMIT_ARGS
+        # (e.g. "--master spark://host:7077 pyspark-shell"); pyspark's default is local[*].
+        spark = SparkSession.builder.appName("fairwatch audit").config("spark.ui.showConsoleProgress", "false")
+        session = spark.getOrCreate()
+        if file_format == "parquet":
+            return session.read.parquet(*files)
+        return session.read.csv(files, header=True, inferSchema=True, sep=delimiter)
+    except ImportError:
+        package = {"duckdb": "duckdb", "polars": "polars", "spark": "pyspark"}.get(engine, engine)
+        raise MissingDependencyError(f"--engine {engine} needs {package}: pip install {package}") from None
+    except Exception as exc:
+        if not _engine_error(exc):
+            raise
+        raise InvalidInputError(
+            f"cannot read {files[0]!r}{' and more' if len(files) > 1 else ''} with {engine}: {_first_line(exc)}"
+        ) from None
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -76,25 +180,43 @@ def _split(values: list[str] | None) -> list[str]:
     return out
 
 
-def _pos_label(table: Any, column: str, raw: str | None) -> Any:
+def _pos_label(data: Any, column: str, raw: str | None) -> Any:
     """Cast ``--pos-label`` to the label column's type (CSV labels may be numbers or booleans)."""
-    if raw is None or column not in table.column_names:
+    if raw is None:
         return raw
-    import pyarrow as pa
+    import narwhals as nw
 
-    kind = table.schema.field(column).type
-    if pa.types.is_boolean(kind):
+    schema = nw.from_native(data).collect_schema()
+    if column not in schema:
+        return raw
+    kind = schema[column]
+    if kind == nw.Boolean:
         return raw.strip().lower() in ("1", "true", "yes")
-    if pa.types.is_integer(kind):
+    if kind.is_integer():
         return int(raw)
-    if pa.types.is_floating(kind):
+    if kind.is_float():
         return float(raw)
     return raw
 
 
+def _default_engine() -> str:
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return "numpy"
+    return "duckdb"
+
+
 @app.command("audit")
 def audit_command(
-    file: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per prediction.")],
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="FILE...",
+            help="CSV or Parquet file(s) with one row per prediction: files, globs such as 'logs/*.parquet' "
+            "or directories of Parquet files, read as one table.",
+        ),
+    ],
     y_true: Annotated[str, typer.Option("--y-true", help="Column with the true labels.")],
     sensitive: Annotated[list[str], typer.Option("--sensitive", help="Sensitive column(s), comma-separated.")],
     y_pred: Annotated[Optional[str], typer.Option("--y-pred", help="Column with the predictions.")] = None,
@@ -113,30 +235,51 @@ def audit_command(
         Optional[list[str]],
         typer.Option("--fail-if", help="Exit 1 when this condition holds, e.g. 'demographic_parity_ratio < 0.8'."),
     ] = None,
+    engine: Annotated[
+        Optional[str],
+        typer.Option(
+            "--engine",
+            help="Where rows are aggregated: duckdb (the default when installed; rows never enter Python), "
+            "polars (lazy scan, streaming), spark (a SparkSession; set the master with spark-submit or "
+            "PYSPARK_SUBMIT_ARGS='--master URL pyspark-shell') or numpy (reads the file into memory).",
+        ),
+    ] = None,
 ) -> None:
-    """Audit predictions in FILE across the groups of the sensitive columns."""
+    """Audit predictions in FILE(s) across the groups of the sensitive columns."""
     from fairwatch._audit import audit
     from fairwatch._checks import parse_check
 
     if output_format not in ("table", "json", "csv"):
         raise InvalidInputError(f"--format must be table, json or csv; got {output_format!r}")
+    engine = engine or _default_engine()
+    if engine not in AUDIT_ENGINES:
+        raise InvalidInputError(
+            f"--engine must be {', '.join(AUDIT_ENGINES[:-1])} or {AUDIT_ENGINES[-1]}; got {engine!r}"
+        )
     for expression in [*(check or []), *(fail_if or [])]:
         parse_check(expression)  # fail fast, before reading a large file
+    paths, file_format = resolve_files(files)
     err = Console(stderr=True)
-    with err.status(f"Reading {file}…", spinner="dots") if err.is_terminal else nullcontext():
-        table = read_table(file)
-    result = audit(
-        y_true,
-        y_pred,
-        sensitive_features=_split(sensitive),
-        scores=score,
-        sample_weight=weight,
-        metrics=_split(metrics) or None,
-        ci=ci,
-        min_group_size=min_group_size,
-        pos_label=_pos_label(table, y_true, pos_label),
-        data=table,
-    )
+    label = paths[0] if len(paths) == 1 else f"{len(paths)} files"
+    with err.status(f"Auditing {label} with {engine}…", spinner="dots") if err.is_terminal else nullcontext():
+        data = scan_files(paths, file_format, engine)
+        try:
+            result = audit(
+                y_true,
+                y_pred,
+                sensitive_features=_split(sensitive),
+                scores=score,
+                sample_weight=weight,
+                metrics=_split(metrics) or None,
+                ci=ci,
+                min_group_size=min_group_size,
+                pos_label=_pos_label(data, y_true, pos_label),
+                data=data,
+            )
+        except Exception as exc:
+            if not _engine_error(exc):
+                raise
+            raise InvalidInputError(f"{engine} failed on {label}: {_first_line(exc)}") from None
     checks = result.check(*check) if check else []
     gates = result.check(*fail_if) if fail_if else []
     _emit(result, output_format, output, checks, gates)
@@ -208,6 +351,15 @@ def demo_command(
     from fairwatch._render import make_console
 
     run_demo(make_console(), seed=seed)
+
+
+def _register_monitoring() -> None:
+    from fairwatch._cli_monitor import register
+
+    register(app)
+
+
+_register_monitoring()
 
 
 def _is_usage_error(exc: BaseException) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
-from fairwatch._encode import encode, encode_groups
+from fairwatch._encode import encode, encode_groups_unsorted, group_order
 from fairwatch._frame import Column, as_frame, check_lengths, resolve_column, resolve_sensitive, to_float
 from fairwatch._typing import ArrayLike, FloatArray, FrameLike, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, LabelError
@@ -109,19 +109,22 @@ def _preview(values: Sequence[Any], limit: int = 6) -> str:
     return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
-def binary_labels(columns: Sequence[tuple[str, Column]], pos_label: Any = None) -> tuple[list[IntArray], Any]:
-    """0/1 codes (1 = ``pos_label``) for label columns that together hold at most two labels."""
-    encoded = [(arg, encode(col, arg)) for arg, col in columns]
+def check_binary_labels(label_sets: Sequence[tuple[str, int, Sequence[Any]]], pos_label: Any = None) -> Any:
+    """Check label columns hold at most two labels in all; return the positive label.
+
+    ``label_sets`` holds, per label argument, its name, its number of distinct values and its
+    sorted distinct values (the first seven are enough when there are more than two).
+    """
     labels: list[Any] = []
-    for _, enc in encoded:
-        for c in enc.categories:
+    for _, _, values in label_sets:
+        for c in values:
             if c not in labels:
                 labels.append(c)
-    for arg, enc in encoded:
-        if len(enc.categories) > 2:
+    for arg, count, values in label_sets:
+        if count > 2:
             raise LabelError(
-                f"binary metrics need two classes, but {arg} has {len(enc.categories)} distinct values "
-                f"{_preview(enc.categories)}; pass 0/1 predictions (threshold the scores), or use "
+                f"binary metrics need two classes, but {arg} has {count} distinct values "
+                f"{_preview(values)}; pass 0/1 predictions (threshold the scores), or use "
                 f"regression metrics such as 'mean_absolute_error'"
             )
     if len(labels) > 2:
@@ -130,13 +133,23 @@ def binary_labels(columns: Sequence[tuple[str, Column]], pos_label: Any = None) 
             f"need the same two classes in both"
         )
     if pos_label is None:
-        pos_label = _infer_pos_label(labels)
-    elif len(labels) == 2 and pos_label not in labels:
+        return _infer_pos_label(labels)
+    if len(labels) == 2 and pos_label not in labels:
         raise LabelError(f"pos_label={pos_label!r} is not one of the labels {_preview(labels)}")
+    return pos_label
+
+
+def binary_labels(columns: Sequence[tuple[str, Column]], pos_label: Any = None) -> tuple[list[IntArray], Any]:
+    """0/1 codes (1 = ``pos_label``) for label columns that together hold at most two labels."""
+    encoded = [(arg, encode(col, arg)) for arg, col in columns]
+    pos_label = check_binary_labels([(arg, len(enc.categories), enc.categories) for arg, enc in encoded], pos_label)
     codes: list[IntArray] = []
     for _, enc in encoded:
         lut = np.asarray([c == pos_label for c in enc.categories], dtype=np.int64)
-        codes.append(lut[enc.codes] if lut.size else enc.codes)
+        if lut.size == 2 and lut[0] == 0 and lut[1] == 1:  # codes already are 0/1: no copy
+            codes.append(enc.codes)
+        else:
+            codes.append(lut[enc.codes] if lut.size else enc.codes)
     return codes, pos_label
 
 
@@ -200,7 +213,8 @@ def group_stats_from_inputs(
 ) -> GroupStats:
     """GroupStats holding the blocks ``specs`` need."""
     blocks = {m.block for m in specs}
-    group_codes, groups = encode_groups(inputs.sensitive)
+    # groups are numbered in order of appearance; the few group rows are sorted after aggregation
+    group_codes, groups = encode_groups_unsorted(inputs.sensitive)
     names = [c.name for c in inputs.sensitive]
     weights = None if inputs.sample_weight is None else _check_weights(inputs.sample_weight)
     y_true01 = y_pred01 = None
@@ -226,7 +240,7 @@ def group_stats_from_inputs(
             raise InvalidInputError(f"{_names(specs, ('regression',))} need y_true and y_pred")
         y_true_f = to_float(inputs.y_true, "y_true", hint="drop rows without a label")
         y_pred_f = to_float(inputs.y_pred, "y_pred", hint="drop rows without a prediction")
-    return compute_group_stats(
+    stats = compute_group_stats(
         group_codes,
         groups,
         names,
@@ -239,6 +253,8 @@ def group_stats_from_inputs(
         sample_weight=weights,
         pos_label=1 if pos_label is None else pos_label,
     )
+    order = group_order(groups)
+    return stats if order == list(range(len(groups))) else stats.take(order)
 
 
 def _names(specs: Sequence[Metric], blocks: tuple[str, ...]) -> str:
@@ -256,6 +272,7 @@ def group_stats(
     pos_label: Any = None,
     score_bins: Any = "auto",
     data: FrameLike | None = None,
+    engine: str | None = None,
 ) -> GroupStats:
     """Compute :class:`GroupStats` (the per-group sufficient statistics) from rows.
 
@@ -279,7 +296,13 @@ def group_stats(
         (exact ROC-AUC), else 1,000 uniform bins. Use an integer for statistics that must merge
         with statistics of other batches.
     data : dataframe, optional
-        When given, the other arguments may be column names of it.
+        When given, the other arguments may be column names of it. A lazy frame (Polars
+        ``LazyFrame``, DuckDB relation, PySpark ``DataFrame``) is aggregated in its engine; the
+        other arguments must then be column names.
+    engine : {None, "numpy", "polars", "duckdb", "spark"}
+        Where the rows are aggregated. ``None``: lazy frames in their engine, everything else
+        with numpy; ``"numpy"`` collects a lazy frame (its named columns) first; ``"polars"`` /
+        ``"duckdb"`` aggregate ``data`` in that engine; ``"spark"`` needs a PySpark DataFrame.
 
     Returns
     -------
@@ -294,6 +317,23 @@ def group_stats(
     >>> stats.confusion[1].tolist()
     [[0.0, 0.0], [1.0, 1.0]]
     """
+    from fairwatch._engines import engine_group_stats, named_columns, route
+
+    columns = named_columns(y_true, y_pred, scores, sample_weight, sensitive_features=sensitive_features)
+    lazy, data = route(data, engine, columns)
+    if lazy is not None:
+        stats, _ = engine_group_stats(
+            lazy,
+            y_true,
+            y_pred,
+            sensitive_features=sensitive_features,
+            scores=scores,
+            sample_weight=sample_weight,
+            metrics=metrics,
+            pos_label=pos_label,
+            score_bins=score_bins,
+        )
+        return stats
     inputs = read_inputs(
         y_true, y_pred, sensitive_features=sensitive_features, scores=scores, sample_weight=sample_weight, data=data
     )

@@ -1,0 +1,335 @@
+"""Monitoring commands of the CLI: ``serve``, ``ingest``, ``windows`` and ``keys``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from fairwatch.exceptions import InvalidInputError, MissingDependencyError
+
+__all__ = ["register"]
+
+keys_app = typer.Typer(help="Manage API keys stored (hashed) in the store.", no_args_is_help=True)
+
+StoreOption = Annotated[
+    Optional[str],
+    typer.Option("--store", envvar="FAIRWATCH_STORE", help="Store URL: duckdb:///path.duckdb or postgresql://..."),
+]
+
+
+def _open(store: str | None) -> Any:
+    try:
+        from fairwatch.monitor import open_store
+        from fairwatch.server._settings import Settings
+    except ImportError as exc:
+        raise MissingDependencyError("monitoring needs the server extra: pip install 'fairwatch[server]'") from exc
+    return open_store(store or Settings().store)
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(
+            f"{option} must be an ISO 8601 time such as 2024-05-01T00:00:00Z; got {value!r}"
+        ) from None
+    if parsed.tzinfo is None:
+        raise InvalidInputError(f"{option} must include a timezone (e.g. 2024-05-01T00:00:00Z); got {value!r}")
+    return parsed
+
+
+def serve_command(
+    store: StoreOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the monitoring service (API, metrics) on the given store."""
+    try:
+        import uvicorn
+
+        from fairwatch.server import Settings, create_app
+    except ImportError as exc:
+        raise MissingDependencyError("serve needs the server extra: pip install 'fairwatch[server]'") from exc
+    settings = Settings() if store is None else Settings(store=store)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def _rows(path: Path) -> tuple[list[dict[str, Any]], bool]:
+    """Rows of a CSV, Parquet or JSON-lines file; True when rows are already events (JSONL)."""
+    if not path.exists():
+        raise InvalidInputError(f"FILE {str(path)!r} does not exist")
+    suffix = "".join(path.suffixes).lower()
+    if suffix.endswith((".jsonl", ".ndjson")):
+        rows = []
+        with path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise InvalidInputError(f"{path.name} line {number} is not JSON: {exc.msg}") from None
+        return rows, True
+    from fairwatch.cli import read_table
+
+    return read_table(path).to_pylist(), False
+
+
+def _event_dicts(
+    rows: list[dict[str, Any]], *, kind: str, model: str | None, columns: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    wanted = [columns["id"], columns["timestamp"], *columns["sensitive"], *columns["features"]]
+    wanted += [columns["label"]] if kind == "outcomes" else [columns["prediction"], columns["score"]]
+    for row in rows[:1]:
+        for name in [c for c in wanted if c]:
+            if name not in row:
+                raise InvalidInputError(f"column {name!r} is not in the file; columns: {', '.join(row)}")
+    for row in rows:
+        timestamp = row[columns["timestamp"]]
+        if isinstance(timestamp, datetime) and timestamp.tzinfo is None and columns["timezone"]:
+            from zoneinfo import ZoneInfo
+
+            timestamp = timestamp.replace(tzinfo=ZoneInfo(columns["timezone"]))
+        if kind == "outcomes":
+            yield {
+                "prediction_id": str(row[columns["id"]]),
+                "label": row[columns["label"]],
+                "timestamp": timestamp,
+                **({"model": model} if model else {}),
+            }
+            continue
+        yield {
+            "prediction_id": str(row[columns["id"]]),
+            "model": model,
+            "model_version": columns["version"],
+            "timestamp": timestamp,
+            "prediction": row[columns["prediction"]],
+            "score": row.get(columns["score"]) if columns["score"] else None,
+            "sensitive": {name: row[name] for name in columns["sensitive"]},
+            "features": {name: row[name] for name in columns["features"]} or None,
+        }
+
+
+def _validate(dicts: Iterator[dict[str, Any]], kind: str) -> list[Any]:
+    from pydantic import ValidationError
+
+    from fairwatch.monitor import OutcomeEvent, PredictionEvent
+
+    cls = OutcomeEvent if kind == "outcomes" else PredictionEvent
+    events = []
+    for index, data in enumerate(dicts):
+        try:
+            events.append(cls.model_validate(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise InvalidInputError(f"row {index}: {where}: {first['msg']}") from None
+    return events
+
+
+def ingest_command(
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON-lines file of events.")],
+    model: Annotated[Optional[str], typer.Option("--model", help="Model name (required for predictions).")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="predictions or outcomes.")] = "predictions",
+    store: StoreOption = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="Send to a running service instead of a store.")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="FAIRWATCH_API_KEY")] = None,
+    id_column: Annotated[str, typer.Option("--id")] = "prediction_id",
+    timestamp_column: Annotated[str, typer.Option("--timestamp")] = "timestamp",
+    prediction_column: Annotated[str, typer.Option("--prediction")] = "prediction",
+    label_column: Annotated[str, typer.Option("--label")] = "label",
+    score_column: Annotated[Optional[str], typer.Option("--score")] = None,
+    sensitive: Annotated[Optional[str], typer.Option("--sensitive", help="Sensitive columns, comma-separated.")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", help="Feature columns, comma-separated.")] = None,
+    model_version: Annotated[Optional[str], typer.Option("--model-version")] = None,
+    timezone_name: Annotated[
+        Optional[str], typer.Option("--assume-timezone", help="Zone for timestamps without one, e.g. UTC.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 5000,
+) -> None:
+    """Load events from FILE into a store (or a running service), in idempotent batches."""
+    if kind not in ("predictions", "outcomes"):
+        raise InvalidInputError(f"--kind must be predictions or outcomes; got {kind!r}")
+    if kind == "predictions" and model is None:
+        raise InvalidInputError("--model is required when ingesting predictions")
+    rows, are_events = _rows(file)
+    columns = {
+        "id": id_column,
+        "timestamp": timestamp_column,
+        "prediction": prediction_column,
+        "label": label_column,
+        "score": score_column,
+        "sensitive": _split(sensitive),
+        "features": _split(features),
+        "version": model_version,
+        "timezone": timezone_name,
+    }
+    dicts = iter(rows) if are_events else _event_dicts(rows, kind=kind, model=model, columns=columns)
+    events = _validate(dicts, kind)
+    accepted, duplicates = _send(events, kind, store=store, url=url, api_key=api_key, batch_size=batch_size)
+    Console(stderr=True).print(f"{kind}: {accepted:,} stored, {duplicates:,} duplicates ignored", highlight=False)
+
+
+def _send(
+    events: Sequence[Any], kind: str, *, store: str | None, url: str | None, api_key: str | None, batch_size: int
+) -> tuple[int, int]:
+    from rich.progress import Progress
+
+    if url is not None:
+        from fairwatch.client import Client
+
+        with Client(url, api_key, batch_size=batch_size) as client:
+            summary = (
+                client.log_predictions(list(events)) if kind == "predictions" else client.log_outcomes(list(events))
+            )
+        return summary.accepted, summary.duplicates
+    target = _open(store)
+    accepted = duplicates = 0
+    try:
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task(f"Storing {kind}", total=len(events))
+            for start in range(0, len(events), batch_size):
+                batch = events[start : start + batch_size]
+                insert = target.insert_predictions if kind == "predictions" else target.insert_outcomes
+                result = insert(batch)
+                accepted += result.accepted
+                duplicates += result.duplicates
+                progress.advance(task, len(batch))
+    finally:
+        target.close()
+    return accepted, duplicates
+
+
+def windows_command(
+    model: Annotated[str, typer.Option("--model", help="Model name.")],
+    sensitive: Annotated[str, typer.Option("--sensitive", help="Sensitive attributes, comma-separated.")],
+    store: StoreOption = None,
+    window: Annotated[str, typer.Option("--window", help="15m, 1h, 1d, 1w, ...")] = "1d",
+    start: Annotated[Optional[str], typer.Option("--start", help="ISO 8601 with zone.")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="ISO 8601 with zone.")] = None,
+    metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated metric names.")] = None,
+    ci: Annotated[Optional[float], typer.Option("--ci")] = None,
+    min_group_size: Annotated[Optional[int], typer.Option("--min-group-size")] = None,
+    model_version: Annotated[Optional[str], typer.Option("--model-version")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Windowed fairness metrics of a model, straight from a store."""
+    from fairwatch.monitor import window_metrics
+
+    if output_format not in ("table", "json"):
+        raise InvalidInputError(f"--format must be table or json; got {output_format!r}")
+    target = _open(store)
+    try:
+        results = window_metrics(
+            target,
+            model,
+            sensitive=_split(sensitive),
+            window=window,
+            start=_parse_time(start, "--start"),
+            end=_parse_time(end, "--end"),
+            metrics=_split(metrics) or None,
+            ci=ci,
+            min_group_size=min_group_size,
+            model_version=model_version,
+        )
+    except KeyError:
+        raise InvalidInputError(f"unknown model {model!r}: no predictions stored for it") from None
+    finally:
+        target.close()
+    if output_format == "json":
+        sys.stdout.write(json.dumps({"windows": [w.to_dict() for w in results]}, indent=2) + "\n")
+        return
+    _print_windows(results)
+
+
+def _print_windows(results: Sequence[Any]) -> None:
+    from rich.table import Table
+
+    from fairwatch._render import make_console
+
+    table = Table(header_style="bold")
+    for column in ("start", "n", "label coverage", "disparity", "difference", "ratio"):
+        table.add_column(column, justify="left" if column in ("start", "disparity") else "right")
+    for window in results:
+        data = window.to_dict()
+        coverage = "—" if data["label_coverage"] is None else f"{data['label_coverage']:.0%}"
+        first = True
+        for name, d in data["disparities"].items():
+            diff = "—" if d["difference"] is None else f"{d['difference']:.3f}"
+            ratio = "—" if d["ratio"] is None else f"{d['ratio']:.3f}"
+            table.add_row(
+                data["start"] if first else "",
+                str(data["n"]) if first else "",
+                coverage if first else "",
+                name,
+                diff,
+                ratio,
+            )
+            first = False
+        if first:
+            table.add_row(data["start"], str(data["n"]), coverage, "—", "—", "—")
+    make_console().print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="What the key is for.")],
+    scopes: Annotated[str, typer.Option("--scopes", help="Comma-separated: ingest, read, admin.")],
+    store: StoreOption = None,
+) -> None:
+    """Create a key; it is printed once and stored only as a hash."""
+    target = _open(store)
+    try:
+        key = target.create_key(name, _split(scopes))
+    finally:
+        target.close()
+    typer.echo(key.plain)
+    Console(stderr=True).print(
+        f"created key {key.key_id} ({', '.join(key.scopes)}); store it now, it is not shown again", highlight=False
+    )
+
+
+@keys_app.command("list")
+def keys_list(store: StoreOption = None) -> None:
+    """List keys (ids, names, scopes; never the keys)."""
+    target = _open(store)
+    try:
+        for key in target.list_keys():
+            state = "revoked" if key.revoked else "active"
+            typer.echo(f"{key.key_id}\t{key.name}\t{'|'.join(key.scopes)}\t{state}\t{key.created.isoformat()}")
+    finally:
+        target.close()
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="Key id from `fairwatch keys list`.")], store: StoreOption = None
+) -> None:
+    """Revoke a key by id."""
+    target = _open(store)
+    try:
+        if not target.revoke_key(key_id):
+            raise InvalidInputError(f"no active key with id {key_id!r} (see 'fairwatch keys list')")
+    finally:
+        target.close()
+    typer.echo(f"revoked {key_id}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the monitoring commands to the main app."""
+    app.command("serve")(serve_command)
+    app.command("ingest")(ingest_command)
+    app.command("windows")(windows_command)
+    app.add_typer(keys_app, name="keys")
