@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,15 @@ from fairwatch.exceptions import InvalidInputError, MissingDependencyError, Stor
 from fairwatch.monitor._events import OutcomeEvent, PredictionEvent
 from fairwatch.monitor._sql import confusion_sql, score_sql
 from fairwatch.monitor._store import (
+    LABEL_COLUMN,
+    LABELS_SEEN_BACKFILL,
+    LABELS_SEEN_FROM_BATCH,
     CellQuery,
     IngestResult,
     ModelInfo,
     Store,
-    outcome_columns,
-    prediction_columns,
+    outcome_table,
+    prediction_table,
 )
 
 __all__ = ["DuckDBStore"]
@@ -38,6 +42,10 @@ _SCHEMA = (
         label VARCHAR NOT NULL,
         ts TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (model, prediction_id))""",
+    """CREATE TABLE IF NOT EXISTS labels_seen (
+        model VARCHAR NOT NULL,
+        label VARCHAR NOT NULL,
+        PRIMARY KEY (model, label))""",
     """CREATE TABLE IF NOT EXISTS api_keys (
         key_id VARCHAR PRIMARY KEY,
         key_hash VARCHAR NOT NULL UNIQUE,
@@ -92,8 +100,11 @@ class DuckDBStore(Store):
 
     def migrate(self) -> None:
         cur = self._cursor()
+        tables = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         for statement in _SCHEMA:
             cur.execute(statement)
+        if "predictions" in tables and "labels_seen" not in tables:
+            cur.execute(LABELS_SEEN_BACKFILL)
         self._columns = set(self._column_names(cur))
 
     @staticmethod
@@ -127,12 +138,11 @@ class DuckDBStore(Store):
                 cur.close()
 
     # -- writes --------------------------------------------------------------------------------
-    def _insert(self, table: str, columns: dict[str, list[Any]], new_columns: list[str]) -> int:
+    def _insert(self, table: str, staging: Any, new_columns: list[str]) -> int:
+        """Move the pyarrow table ``staging`` into ``table`` in one transaction; the number of new rows."""
         import duckdb
-        import pyarrow as pa
 
-        staging = pa.table(columns)
-        names = ", ".join(f'"{c}"' for c in columns)
+        names = ", ".join(f'"{c}"' for c in staging.column_names)
         with self._write_lock:
             cur = self._cursor()
             try:
@@ -140,10 +150,10 @@ class DuckDBStore(Store):
                 for column in new_columns:
                     cur.execute(f'ALTER TABLE predictions ADD COLUMN IF NOT EXISTS "{column}" VARCHAR')
                 cur.register("staging_batch", staging)
-                inserted = cur.execute(
-                    f"INSERT INTO {table} ({names}) SELECT {names} FROM staging_batch "
-                    f"ON CONFLICT DO NOTHING RETURNING 1"
-                ).fetchall()
+                row = cur.execute(
+                    f"INSERT INTO {table} ({names}) SELECT {names} FROM staging_batch ON CONFLICT DO NOTHING"
+                ).fetchone()
+                cur.execute(LABELS_SEEN_FROM_BATCH.format(column=LABEL_COLUMN[table]))
                 cur.execute("COMMIT")
             except duckdb.Error as exc:
                 with contextlib.suppress(duckdb.Error):
@@ -154,21 +164,21 @@ class DuckDBStore(Store):
             finally:
                 cur.close()
         self._columns.update(new_columns)
-        return len(inserted)
+        return int(row[0]) if row else 0
 
     def insert_predictions(self, events: Sequence[PredictionEvent]) -> IngestResult:
         if not events:
             return IngestResult(0, 0)
-        columns, _in_batch = prediction_columns(events)
-        new = [c for c in columns if c.startswith("s_") and c not in self._columns]
-        accepted = self._insert("predictions", columns, new)
+        staging, _ = prediction_table(events)
+        new = [c for c in staging.column_names if c.startswith("s_") and c not in self._columns]
+        accepted = self._insert("predictions", staging, new)
         return IngestResult(accepted, len(events) - accepted)
 
     def insert_outcomes(self, events: Sequence[OutcomeEvent]) -> IngestResult:
         if not events:
             return IngestResult(0, 0)
-        columns, _ = outcome_columns(events)
-        accepted = self._insert("outcomes", columns, [])
+        staging, _ = outcome_table(events)
+        accepted = self._insert("outcomes", staging, [])
         return IngestResult(accepted, len(events) - accepted)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -203,6 +213,20 @@ class DuckDBStore(Store):
             .fetchall()
         )
         return [r[0] for r in rows]
+
+    def label_candidates(self, model: str, limit: int = 10) -> list[str]:
+        rows = (
+            self._cursor()
+            .execute(
+                "SELECT DISTINCT label FROM labels_seen WHERE model IN ($1, '') ORDER BY label LIMIT $2", [model, limit]
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
+
+    def time_range(self, model: str) -> tuple[datetime, datetime] | None:
+        row = self._cursor().execute("SELECT min(ts), max(ts) FROM predictions WHERE model = $1", [model]).fetchone()
+        return None if row is None or row[0] is None else (row[0], row[1])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._cursor().execute(sql, list(params)).fetchall())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -12,12 +13,15 @@ from fairwatch.exceptions import InvalidInputError, MissingDependencyError, Stor
 from fairwatch.monitor._events import OutcomeEvent, PredictionEvent
 from fairwatch.monitor._sql import bind, confusion_sql, score_sql
 from fairwatch.monitor._store import (
+    LABEL_COLUMN,
+    LABELS_SEEN_BACKFILL,
+    LABELS_SEEN_FROM_BATCH,
     CellQuery,
     IngestResult,
     ModelInfo,
     Store,
-    outcome_columns,
-    prediction_columns,
+    outcome_table,
+    prediction_table,
 )
 
 __all__ = ["PostgresStore"]
@@ -62,7 +66,11 @@ class PostgresStore(Store):
             max_size=max_size,
             timeout=timeout,
             open=False,
-            kwargs={"connect_timeout": max(1, int(timeout)), "options": f"-c search_path={self.schema}"},
+            # every commit waits for the WAL flush, whatever the server's default: acknowledged means durable
+            kwargs={
+                "connect_timeout": max(1, int(timeout)),
+                "options": f"-c search_path={self.schema} -c synchronous_commit=on",
+            },
             check=ConnectionPool.check_connection,
             reconnect_timeout=0,
         )
@@ -80,10 +88,13 @@ class PostgresStore(Store):
         try:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 return work(cur)
-        except (psycopg.OperationalError, PoolTimeout, psycopg.errors.AdminShutdown) as exc:
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+            # a connection lost during COMMIT may have committed: say what is certain (not acknowledged,
+            # all or nothing) and that a re-send is safe (stored events come back as duplicates)
             raise StoreUnavailableError(
                 f"PostgreSQL store is unavailable ({type(exc).__name__}: {str(exc).strip().splitlines()[0]}); "
-                f"nothing was written, retry when it is back"
+                f"the request was not completed (a batch is stored whole or not at all, and re-sending it is "
+                f"safe), retry when it is back"
             ) from exc
 
     def migrate(self) -> None:
@@ -109,6 +120,16 @@ class PostgresStore(Store):
                     ts TIMESTAMPTZ NOT NULL,
                     PRIMARY KEY (prediction_id, model))"""
             )
+            cur.execute("SELECT to_regclass('labels_seen') IS NOT NULL")
+            had_labels_seen = bool(cur.fetchone()[0])
+            cur.execute(
+                """CREATE TABLE IF NOT EXISTS labels_seen (
+                    model TEXT NOT NULL,
+                    label TEXT NOT NULL,
+                    PRIMARY KEY (model, label))"""
+            )
+            if not had_labels_seen:
+                cur.execute(LABELS_SEEN_BACKFILL)
             cur.execute(
                 """CREATE TABLE IF NOT EXISTS api_keys (
                     key_id TEXT PRIMARY KEY,
@@ -159,21 +180,36 @@ class PostgresStore(Store):
         return list(self._run(work))
 
     # -- writes --------------------------------------------------------------------------------
-    def _insert(self, table: str, columns: dict[str, list[Any]], new_columns: list[str]) -> int:
-        names = ", ".join(f'"{c}"' for c in columns)
-        rows = list(zip(*columns.values()))
+    def _insert(self, table: str, staging: Any, new_columns: list[str]) -> int:
+        """Copy the pyarrow table ``staging`` into ``table`` in one transaction; the number of new rows.
+
+        The rows travel as CSV written by pyarrow (every present value quoted, so an unquoted empty
+        field is NULL and ``""`` an empty string), parsed by the server's ``COPY``.
+        """
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        names = ", ".join(f'"{c}"' for c in staging.column_names)
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(staging, sink, pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"))
+        rows = sink.getvalue()
 
         def work(cur: Any) -> int:
             for column in new_columns:
                 cur.execute(f'ALTER TABLE predictions ADD COLUMN IF NOT EXISTS "{column}" TEXT')
             cur.execute(f"CREATE TEMP TABLE staging_batch (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
-            with cur.copy(f"COPY staging_batch ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            with cur.copy(f"COPY staging_batch ({names}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(memoryview(rows))
             cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM staging_batch ON CONFLICT DO NOTHING")
-            return int(cur.rowcount)
+            inserted = int(cur.rowcount)
+            cur.execute(LABELS_SEEN_FROM_BATCH.format(column=LABEL_COLUMN[table]))
+            return inserted
 
-        accepted = int(self._run(work))
+        try:
+            accepted = int(self._run(work))
+        except self._psycopg.DataError as exc:
+            message = str(exc).strip().splitlines()[0]
+            raise InvalidInputError(f"PostgreSQL rejected the batch ({message}); nothing was written") from exc
         with self._lock:
             self._columns.update(new_columns)
         return accepted
@@ -181,16 +217,16 @@ class PostgresStore(Store):
     def insert_predictions(self, events: Sequence[PredictionEvent]) -> IngestResult:
         if not events:
             return IngestResult(0, 0)
-        columns, _ = prediction_columns(events)
-        new = [c for c in columns if c.startswith("s_") and c not in self._columns]
-        accepted = self._insert("predictions", columns, new)
+        staging, _ = prediction_table(events)
+        new = [c for c in staging.column_names if c.startswith("s_") and c not in self._columns]
+        accepted = self._insert("predictions", staging, new)
         return IngestResult(accepted, len(events) - accepted)
 
     def insert_outcomes(self, events: Sequence[OutcomeEvent]) -> IngestResult:
         if not events:
             return IngestResult(0, 0)
-        columns, _ = outcome_columns(events)
-        accepted = self._insert("outcomes", columns, [])
+        staging, _ = outcome_table(events)
+        accepted = self._insert("outcomes", staging, [])
         return IngestResult(accepted, len(events) - accepted)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -224,6 +260,17 @@ class PostgresStore(Store):
             {"m": model, "limit": limit},
         )
         return [r[0] for r in rows]
+
+    def label_candidates(self, model: str, limit: int = 10) -> list[str]:
+        rows = self._fetch(
+            "SELECT DISTINCT label FROM labels_seen WHERE model IN (%(m)s, '') ORDER BY label LIMIT %(limit)s",
+            {"m": model, "limit": limit},
+        )
+        return [r[0] for r in rows]
+
+    def time_range(self, model: str) -> tuple[datetime, datetime] | None:
+        rows = self._fetch("SELECT min(ts), max(ts) FROM predictions WHERE model = %(m)s", {"m": model})
+        return None if not rows or rows[0][0] is None else (rows[0][0], rows[0][1])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._fetch(sql, bind(list(params), "postgres"))

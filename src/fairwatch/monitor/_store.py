@@ -8,7 +8,6 @@ window's statistics leave the database as a few hundred grouped counts, never as
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 from abc import ABC, abstractmethod
@@ -28,12 +27,27 @@ __all__ = [
     "ModelInfo",
     "Store",
     "open_store",
-    "outcome_columns",
-    "prediction_columns",
+    "outcome_table",
+    "prediction_table",
     "sensitive_column",
 ]
 
 _COLUMN_RE = re.compile(r"^s_[a-z_][a-z0-9_]{0,62}$")
+
+# Every label seen per model (outcomes sent without a model under ''), written in the same
+# transaction as the events: the window service checks that labels are binary from this small table
+# instead of scanning every event of the model on each query.
+LABELS_SEEN_FROM_BATCH = (
+    "INSERT INTO labels_seen (model, label) SELECT DISTINCT model, {column} FROM staging_batch ORDER BY 1, 2 "
+    "ON CONFLICT DO NOTHING"
+)
+#: Fills ``labels_seen`` from the stored events (a store created before the table existed).
+LABELS_SEEN_BACKFILL = (
+    "INSERT INTO labels_seen (model, label) SELECT model, prediction FROM predictions "
+    "UNION SELECT model, label FROM outcomes ON CONFLICT DO NOTHING"
+)
+#: The label column of each event table.
+LABEL_COLUMN = {"predictions": "prediction", "outcomes": "label"}
 
 
 @dataclass(frozen=True)
@@ -107,50 +121,90 @@ def sensitive_column(name: str) -> str:
     return column
 
 
-def _utc(ts: datetime) -> datetime:
-    return ts.astimezone(timezone.utc)
+#: Labels 0/1 (or True/False, 1.0/0.0: equal keys, and they normalise alike) without a function call.
+_LABEL_TEXT = {0: "0", 1: "1"}
 
 
-def prediction_columns(events: Sequence[PredictionEvent]) -> tuple[dict[str, list[Any]], int]:
-    """Column lists for a batch (first occurrence of an id wins) and the in-batch duplicates."""
-    seen: set[tuple[str, str]] = set()
-    kept: list[PredictionEvent] = []
-    for event in events:
-        key = (event.model, event.prediction_id)
-        if key not in seen:
-            seen.add(key)
-            kept.append(event)
-    attributes = sorted({sensitive_column(name) for e in kept for name in e.sensitive})
-    columns: dict[str, list[Any]] = {
-        "model": [e.model for e in kept],
-        "prediction_id": [e.prediction_id for e in kept],
-        "model_version": [e.model_version or "" for e in kept],
-        "ts": [_utc(e.timestamp) for e in kept],
-        "prediction": [normalize_label(e.prediction) for e in kept],
-        "score": [e.score for e in kept],
-        "features": [None if e.features is None else json.dumps(e.features, separators=(",", ":")) for e in kept],
+def _label_texts(values: list[Any]) -> list[str]:
+    return [_LABEL_TEXT.get(v) or normalize_label(v) for v in values]
+
+
+def _attribute_texts(values: list[Any]) -> list[str | None]:
+    return [v if v is None or v.__class__ is str else normalize_attribute(v) for v in values]
+
+
+def _first_occurrences(models: list[str], ids: list[str]) -> list[int] | None:
+    """Positions of the first event of each ``(model, id)``; None when no id repeats (the usual case)."""
+    keys: list[Any] = ids if len(set(models)) <= 1 else list(zip(models, ids))
+    if len(set(keys)) == len(keys):
+        return None
+    first: dict[Any, int] = {}
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+    return list(first.values())
+
+
+def _sensitive_columns(mappings: list[dict[str, Any]]) -> dict[str, list[str | None]]:
+    """One text column per sensitive attribute (``s_<lower-case name>``), in column-name order."""
+    sources: dict[str, list[str]] = {}
+    for name in set().union(*mappings):
+        sources.setdefault(sensitive_column(name), []).append(name)
+    if all(len(names) == 1 for names in sources.values()):
+        return {c: _attribute_texts([m.get(sources[c][0]) for m in mappings]) for c in sorted(sources)}
+    # names differing only in case ("Race", "race"): per event, the last one wins
+    lowered = [{sensitive_column(k): v for k, v in m.items()} for m in mappings]
+    return {c: _attribute_texts([m.get(c) for m in lowered]) for c in sorted(sources)}
+
+
+def prediction_table(events: Sequence[PredictionEvent]) -> tuple[Any, int]:
+    """A batch as a pyarrow table in store columns, and the number of in-batch duplicates.
+
+    The first occurrence of an id wins. Columns are built one at a time from the validated events
+    (timestamps become UTC, labels and attribute values text, features compact JSON): no per-event
+    dictionaries or row tuples.
+    """
+    import pyarrow as pa
+    from pydantic_core import to_json
+
+    models = [e.model for e in events]
+    ids = [e.prediction_id for e in events]
+    keep = _first_occurrences(models, ids)
+    kept = events if keep is None else [events[i] for i in keep]
+    if keep is not None:
+        models, ids = [models[i] for i in keep], [ids[i] for i in keep]
+    string = pa.string()
+    columns = {
+        "model": pa.array(models, string),
+        "prediction_id": pa.array(ids, string),
+        "model_version": pa.array([e.model_version or "" for e in kept], string),
+        "ts": pa.array([e.timestamp for e in kept], pa.timestamp("us", tz="UTC")),
+        "prediction": pa.array(_label_texts([e.prediction for e in kept]), string),
+        "score": pa.array([e.score for e in kept], pa.float64()),
+        "features": pa.array([None if (f := e.features) is None else to_json(f) for e in kept], string),
     }
-    lowered = [{sensitive_column(k): v for k, v in e.sensitive.items()} for e in kept]
-    for column in attributes:
-        columns[column] = [None if (v := s.get(column)) is None else normalize_attribute(v) for s in lowered]
-    return columns, len(events) - len(kept)
+    for column, values in _sensitive_columns([e.sensitive for e in kept]).items():
+        columns[column] = pa.array(values, string)
+    return pa.table(columns), len(events) - len(kept)
 
 
-def outcome_columns(events: Sequence[OutcomeEvent]) -> tuple[dict[str, list[Any]], int]:
-    seen: set[tuple[str, str]] = set()
-    kept: list[OutcomeEvent] = []
-    for event in events:
-        key = (event.model or "", event.prediction_id)
-        if key not in seen:
-            seen.add(key)
-            kept.append(event)
-    columns: dict[str, list[Any]] = {
-        "model": [e.model or "" for e in kept],
-        "prediction_id": [e.prediction_id for e in kept],
-        "label": [normalize_label(e.label) for e in kept],
-        "ts": [_utc(e.timestamp) for e in kept],
+def outcome_table(events: Sequence[OutcomeEvent]) -> tuple[Any, int]:
+    """A batch of outcomes as a pyarrow table in store columns, and the in-batch duplicates."""
+    import pyarrow as pa
+
+    models = [e.model or "" for e in events]
+    ids = [e.prediction_id for e in events]
+    keep = _first_occurrences(models, ids)
+    kept = events if keep is None else [events[i] for i in keep]
+    if keep is not None:
+        models, ids = [models[i] for i in keep], [ids[i] for i in keep]
+    string = pa.string()
+    columns = {
+        "model": pa.array(models, string),
+        "prediction_id": pa.array(ids, string),
+        "label": pa.array(_label_texts([e.label for e in kept]), string),
+        "ts": pa.array([e.timestamp for e in kept], pa.timestamp("us", tz="UTC")),
     }
-    return columns, len(events) - len(kept)
+    return pa.table(columns), len(events) - len(kept)
 
 
 class Store(ABC):
@@ -195,6 +249,15 @@ class Store(ABC):
     @abstractmethod
     def labels(self, model: str, limit: int = 10) -> list[str]:
         """Distinct predicted and true labels of ``model`` (up to ``limit``)."""
+
+    @abstractmethod
+    def label_candidates(self, model: str, limit: int = 10) -> list[str]:
+        """A superset of :meth:`labels` found without joining the tables (up to ``limit``): the
+        model's predicted labels and the labels of outcomes sent for it or for no model."""
+
+    @abstractmethod
+    def time_range(self, model: str) -> tuple[datetime, datetime] | None:
+        """Timestamps of ``model``'s first and last prediction; None when it has none."""
 
     @abstractmethod
     def confusion_cells(self, query: CellQuery) -> list[tuple[Any, ...]]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -21,7 +20,8 @@ from fairwatch._typing import GroupKey
 from fairwatch.exceptions import InvalidInputError, UndefinedMetricWarning
 from fairwatch.metrics import GroupStats, ScoreHistogram, get_metric, summarize
 from fairwatch.metrics._group_stats import _sort_key
-from fairwatch.metrics._summary import Summary
+from fairwatch.metrics._registry import metric_values
+from fairwatch.metrics._summary import COMPOSITES, Disparity, Summary, _check_min_group_size, _dedupe, disparity_values
 from fairwatch.monitor._durations import parse_duration
 from fairwatch.monitor._store import CellQuery, Store
 
@@ -109,16 +109,18 @@ def _labelled_counts(stats: GroupStats) -> np.ndarray:
 def _aligned_range(
     store: Store, model: str, start: datetime | None, end: datetime | None, width: timedelta
 ) -> tuple[datetime, datetime]:
-    info = {m.model: m for m in store.models()}.get(model)
-    if info is None:
+    if start is None or end is None:
+        seen = store.time_range(model)
+        if seen is None:
+            raise KeyError(model)
+        first, last = seen
+        if start is None:
+            seconds = int(width.total_seconds())
+            start = datetime.fromtimestamp(first.timestamp() // seconds * seconds, tz=timezone.utc)
+        if end is None:
+            end = last + timedelta(microseconds=1)
+    elif store.time_range(model) is None:
         raise KeyError(model)
-    if start is None:
-        first = info.first or datetime.now(timezone.utc)
-        seconds = int(width.total_seconds())
-        start = datetime.fromtimestamp(first.timestamp() // seconds * seconds, tz=timezone.utc)
-    if end is None:
-        last = info.last or start
-        end = last + timedelta(microseconds=1)
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise InvalidInputError(f"{name} must include a timezone (e.g. 2024-05-01T00:00:00Z); got {value}")
@@ -128,6 +130,11 @@ def _aligned_range(
 
 
 def _check_labels(store: Store, model: str, pos_label: str) -> None:
+    # The candidates (no join) are a superset of the labels: when they pass, the labels pass too
+    # (at most two, and if exactly two they are the candidates). Only a failure needs the join.
+    candidates = store.label_candidates(model, limit=3)
+    if len(candidates) < 2 or (len(candidates) == 2 and pos_label in candidates):
+        return
     labels = store.labels(model, limit=3)
     if len(labels) > 2:
         raise InvalidInputError(
@@ -174,13 +181,13 @@ def window_metrics(
     specs = [get_metric(m) for m in names]
     if not sensitive:
         raise InvalidInputError("sensitive must name at least one sensitive attribute")
+    start, end = _aligned_range(store, model, start, end, width)  # KeyError for an unknown model first
     known = store.sensitive_attributes()
     for attribute in sensitive:
         if attribute.lower() not in known:
             raise InvalidInputError(
                 f"unknown sensitive attribute {attribute!r}; known: {', '.join(known) or 'none yet'}"
             )
-    start, end = _aligned_range(store, model, start, end, width)
     _check_labels(store, model, pos_label)
     query = CellQuery(
         model=model,
@@ -192,50 +199,60 @@ def window_metrics(
         model_version=model_version,
         score_bins=score_bins,
     )
+    n_windows = math.ceil((end - start) / width)
     rows = store.confusion_cells(query)
     score_rows = store.score_cells(query) if any(s.block == "scores" for s in specs) else []
-    per_window = _stats_by_window(rows, score_rows, tuple(sensitive), score_bins, pos_label)
+    cells = _WindowCells.from_rows(rows, score_rows, len(sensitive), n_windows, score_bins)
     results = []
-    n_windows = math.ceil((end - start) / width)
     for index in range(n_windows):
         w_start = start + index * width
-        w_end = min(start + (index + 1) * width, end)
-        stats = per_window.get(index)
-        result = WindowResult(
-            start=w_start,
-            end=w_end,
-            n=0,
-            labelled=0,
-            stats=stats,
-            metric_names=tuple(s.name for s in specs),
-            sensitive=tuple(sensitive),
+        results.append(
+            WindowResult(
+                start=w_start,
+                end=min(w_start + width, end),
+                n=0,
+                labelled=0,
+                stats=cells.stats(index, tuple(sensitive), pos_label),
+                metric_names=tuple(s.name for s in specs),
+                sensitive=tuple(sensitive),
+            )
         )
-        if stats is not None:
-            result.n = int(stats.n.sum())
-            result.labelled = int(_labelled_counts(stats).sum())
-            _summarize_window(result, specs, ci, min_group_size, n_boot, random_state)
-        results.append(result)
+    occupied = [(index, r, r.stats) for index, r in enumerate(results) if r.stats is not None]
+    for _, result, stats in occupied:
+        result.n = int(stats.n.sum())
+        result.labelled = int(_labelled_counts(stats).sum())
+    if ci is None and all(s.block == "confusion" for s in specs):
+        _summarize_windows_at_once(cells, occupied, specs, min_group_size)
+    else:
+        options = {"ci": ci, "min_group_size": min_group_size, "n_boot": n_boot, "random_state": random_state}
+        for _, result, stats in occupied:
+            _summarize_window(result, stats, specs, options)
     return results
 
 
-def _summarize_window(
-    result: WindowResult,
-    specs: Sequence[Any],
-    ci: float | None,
-    min_group_size: int | None,
-    n_boot: int,
-    random_state: int | None,
-) -> None:
-    stats = result.stats
-    assert stats is not None
+def _split_specs(specs: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """Metrics computed on every prediction, and those needing labels."""
     free = [s for s in specs if s.label_free or s.block == "any"]
-    needs_labels = [s for s in specs if s not in free]
-    options: dict[str, Any] = {
-        "ci": ci,
-        "min_group_size": min_group_size,
-        "n_boot": n_boot,
-        "random_state": random_state,
-    }
+    return free, [s for s in specs if s not in free]
+
+
+def _labelled_view(stats: GroupStats) -> GroupStats:
+    """The same cells with ``n`` counting only labelled predictions."""
+    labelled = _labelled_counts(stats).astype(np.float64)
+    return GroupStats(
+        sensitive_names=stats.sensitive_names,
+        groups=stats.groups,
+        n=labelled,
+        weight=labelled.copy(),
+        confusion=stats.confusion,
+        confusion_n=stats.confusion_n,
+        scores=stats.scores,
+        pos_label=stats.pos_label,
+    )
+
+
+def _summarize_window(result: WindowResult, stats: GroupStats, specs: Sequence[Any], options: dict[str, Any]) -> None:
+    free, needs_labels = _split_specs(specs)
     with warnings.catch_warnings():
         # a window with few labels is normal while outcomes are pending; values show as null
         warnings.simplefilter("ignore", UndefinedMetricWarning)
@@ -243,56 +260,89 @@ def _summarize_window(
         if free:
             result.label_free = summarize(stats, free, **options)
         if needs_labels:
-            labelled_stats = GroupStats(
-                sensitive_names=stats.sensitive_names,
-                groups=stats.groups,
-                n=_labelled_counts(stats).astype(np.float64),
-                weight=_labelled_counts(stats).astype(np.float64),
-                confusion=stats.confusion,
-                confusion_n=stats.confusion_n,
-                scores=stats.scores,
-                pos_label=stats.pos_label,
+            result.labelled_summary = summarize(_labelled_view(stats), needs_labels, **options)
+
+
+# -- the cells of every window, as arrays ---------------------------------------------------------
+@dataclass
+class _WindowCells:
+    """Counts of every window × group, from the aggregate's rows (no per-row Python).
+
+    ``keys`` are the groups seen in any window (sorted); arrays have a leading window axis:
+    ``n (W, G)``, ``confusion (W, G, 2, 2)`` over labelled predictions, ``predictions (W, G, 2)``
+    over all of them, and labelled score histograms ``(W, G, 2, bins)`` when scores were asked for.
+    """
+
+    keys: tuple[GroupKey, ...]
+    n: np.ndarray
+    confusion: np.ndarray
+    predictions: np.ndarray
+    scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    score_bins: int
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Sequence[tuple[Any, ...]],
+        score_rows: Sequence[tuple[Any, ...]],
+        k: int,
+        n_windows: int,
+        score_bins: int,
+    ) -> _WindowCells:
+        """``rows`` are ``(window, *sensitive, labelled, y, y_pred, n)``; ``score_rows`` are
+        ``(window, *sensitive, labelled, y, bin, n, sum_score, sum_score2)``."""
+        columns = list(zip(*rows)) or [()] * (k + 5)
+        score_columns = list(zip(*score_rows)) if score_rows else None
+        keys, groups, score_groups = _group_codes(columns[1 : 1 + k], score_columns[1 : 1 + k] if score_columns else [])
+        g = len(keys)
+        size = n_windows * g
+        window, labelled, y, y_pred = (np.asarray(c, dtype=np.int64) for c in (columns[0], *columns[1 + k : 4 + k]))
+        n = np.asarray(columns[4 + k], dtype=np.float64)
+        cell = window * g + groups
+        predictions = np.bincount(cell * 2 + y_pred, weights=n, minlength=size * 2)
+        confusion = np.bincount((cell * 2 + y) * 2 + y_pred, weights=n * (labelled != 0), minlength=size * 4)
+        scores = None
+        if score_columns is not None:
+            s_window, s_labelled, s_y, s_bin = (
+                np.asarray(c, dtype=np.int64) for c in (score_columns[0], *score_columns[1 + k : 4 + k])
             )
-            result.labelled_summary = summarize(labelled_stats, needs_labels, **options)
+            index = ((s_window * g + score_groups) * 2 + s_y) * score_bins + s_bin
+            keep = s_labelled != 0
+            shape = (n_windows, g, 2, score_bins)
+            w, ws, wss = (
+                np.bincount(index[keep], weights=np.asarray(c, dtype=np.float64)[keep], minlength=size * 2 * score_bins)
+                for c in score_columns[4 + k :]
+            )
+            scores = (w.reshape(shape), ws.reshape(shape), wss.reshape(shape))
+        predictions = predictions.reshape(n_windows, g, 2)
+        return cls(
+            keys=keys,
+            n=predictions.sum(axis=-1),
+            confusion=confusion.reshape(n_windows, g, 2, 2),
+            predictions=predictions,
+            scores=scores,
+            score_bins=score_bins,
+        )
 
+    def present(self, window: int) -> np.ndarray:
+        """Indices of the groups with predictions in ``window``."""
+        return np.flatnonzero(self.n[window] > 0)
 
-def _stats_by_window(
-    rows: Sequence[tuple[Any, ...]],
-    score_rows: Sequence[tuple[Any, ...]],
-    sensitive: tuple[str, ...],
-    score_bins: int,
-    pos_label: str,
-) -> dict[int, GroupStats]:
-    k = len(sensitive)
-    cells: dict[int, dict[GroupKey, np.ndarray]] = defaultdict(dict)
-    for row in rows:
-        w, key, (labelled, y, y_pred, n) = int(row[0]), tuple(row[1 : 1 + k]), row[1 + k :]
-        block = cells[w].setdefault(key, np.zeros(6))  # 4 labelled cells + 2 prediction counts
-        if labelled:
-            block[int(y) * 2 + int(y_pred)] += n
-        block[4 + int(y_pred)] += n
-    scores: dict[int, dict[GroupKey, np.ndarray]] = defaultdict(dict)
-    for row in score_rows:
-        w, key, (labelled, y, b, n, s1, s2) = int(row[0]), tuple(row[1 : 1 + k]), row[1 + k :]
-        if not labelled:
-            continue
-        block = scores[w].setdefault(key, np.zeros((3, 2, score_bins)))
-        block[:, int(y), int(b)] += (n, s1, s2)
-    out: dict[int, GroupStats] = {}
-    edges = np.linspace(0.0, 1.0, score_bins + 1)
-    for w, groups in cells.items():
-        keys = sorted(groups, key=_sort_key)
-        table = np.stack([groups[key] for key in keys])
-        confusion = table[:, :4].reshape(-1, 2, 2)
-        predictions = table[:, 4:]
+    def stats(self, window: int, sensitive: tuple[str, ...], pos_label: str) -> GroupStats | None:
+        idx = self.present(window)
+        if idx.size == 0:
+            return None
+        confusion = self.confusion[window, idx]
+        predictions = self.predictions[window, idx]
         hist = None
-        if score_rows:
-            h = np.stack([scores[w].get(key, np.zeros((3, 2, score_bins))) for key in keys])
-            hist = ScoreHistogram(edges=edges, binning="uniform", w=h[:, 0], n=h[:, 0], ws=h[:, 1], wss=h[:, 2])
+        if self.scores is not None:
+            w, ws, wss = (a[window, idx] for a in self.scores)
+            edges = np.linspace(0.0, 1.0, self.score_bins + 1)
+            hist = ScoreHistogram(edges=edges, binning="uniform", w=w, n=w, ws=ws, wss=wss)
         n = predictions.sum(axis=1)
-        out[w] = GroupStats(
+        return GroupStats(
             sensitive_names=sensitive,
-            groups=tuple(keys),
+            groups=tuple(self.keys[i] for i in idx.tolist()),
             n=n,
             weight=n.copy(),
             confusion=confusion,
@@ -302,4 +352,154 @@ def _stats_by_window(
             scores=hist,
             pos_label=pos_label,
         )
-    return out
+
+
+def _group_codes(
+    columns: Sequence[Sequence[Any]], score_columns: Sequence[Sequence[Any]]
+) -> tuple[tuple[GroupKey, ...], np.ndarray, np.ndarray]:
+    """The group keys (sorted as GroupStats sorts them) and each row's group index, for the rows of
+    the confusion and of the score aggregate; ``columns`` hold each sensitive attribute's values."""
+    n_rows = len(columns[0]) if columns else 0
+    codes, values = [], []
+    for a, column in enumerate(columns):
+        both = [*column, *score_columns[a]] if score_columns else column
+        # codes follow the sort order of the values, so sorting code tuples sorts the group keys
+        distinct = sorted(set(both), key=_value_order)
+        position = {v: i for i, v in enumerate(distinct)}
+        codes.append(np.fromiter(map(position.__getitem__, both), np.int64, len(both)))
+        values.append(distinct)
+    if not codes or codes[0].size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return (), empty, empty
+    distinct_rows, group = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+    keys = tuple(tuple(values[a][c] for a, c in enumerate(row)) for row in distinct_rows.tolist())
+    group = group.reshape(-1)
+    return keys, group[:n_rows], group[n_rows:]
+
+
+def _value_order(value: Any) -> tuple[Any, ...]:
+    return _sort_key((value,))
+
+
+# -- every window's summaries at once ---------------------------------------------------------------
+def _summarize_windows_at_once(
+    cells: _WindowCells,
+    occupied: Sequence[tuple[int, WindowResult, GroupStats]],
+    specs: Sequence[Any],
+    min_group_size: int | None,
+) -> None:
+    """What :func:`summarize` gives each window without intervals, for all windows in one pass.
+
+    The windows' cells are stacked on a leading axis (as bootstrap replicates are), so every metric,
+    overall value and disparity is one array operation over all windows; only the small per-window
+    result objects are built one by one.
+    """
+    min_size = _check_min_group_size(min_group_size)
+    if not occupied:
+        return
+    free, needs_labels = _split_specs(_dedupe([get_metric(s) for s in specs]))
+    every_row = GroupStats(
+        sensitive_names=(),
+        groups=cells.keys,
+        n=cells.n,
+        weight=cells.n,
+        confusion=cells.confusion,
+        confusion_n=cells.confusion,
+        predictions=cells.predictions,
+        predictions_n=cells.predictions,
+    )
+    labelled_n = cells.confusion.sum(axis=(-2, -1))
+    labelled_rows = replace(every_row, n=labelled_n, weight=labelled_n, predictions=None, predictions_n=None)
+    if free:
+        stacked = _StackedSummary(every_row, free, min_size)
+        for index, result, stats in occupied:
+            result.label_free = stacked.window(index, stats, cells)
+    if needs_labels:
+        stacked = _StackedSummary(labelled_rows, needs_labels, min_size)
+        for index, result, stats in occupied:
+            result.labelled_summary = stacked.window(index, _labelled_view(stats), cells)
+
+
+class _StackedSummary:
+    """Per-group values, overall values and disparities of every window, with the semantics of
+    :func:`summarize` for ``ci=None``, ``method="between_groups"`` and ``agg="worst_case"``."""
+
+    def __init__(self, stacked: GroupStats, specs: Sequence[Any], min_size: int) -> None:
+        self.specs = tuple(specs)
+        self.keys = stacked.groups
+        self.min_size = min_size
+        self.suppressed = np.asarray(stacked.n) < min_size
+        overall = stacked.overall()
+        self.values = {s.name: metric_values(stacked, s, warn=False) for s in specs}
+        self.overall = {s.name: metric_values(overall, s, warn=False)[..., 0] for s in specs}
+        # per metric and window: difference, ratio, highest and lowest group, groups compared
+        self.points: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        for spec in self.specs:
+            kept = np.where(self.suppressed, np.nan, self.values[spec.name])
+            diff, ratio = disparity_values(kept, "between_groups")
+            missing = np.isnan(kept)
+            high = np.argmax(np.where(missing, -np.inf, kept), axis=-1)  # first of equals, as nanargmax
+            low = np.argmin(np.where(missing, np.inf, kept), axis=-1)
+            self.points[spec.name] = (diff, ratio, high, low, (~missing).sum(axis=-1))
+
+    def window(self, w: int, stats: GroupStats, cells: _WindowCells) -> Summary:
+        idx = cells.present(w)
+        nan = np.full(idx.size, np.nan)
+        summary = Summary(
+            stats=stats,
+            metrics=self.specs,
+            values={name: v[w, idx] for name, v in self.values.items()},
+            lo={name: nan for name in self.values},
+            hi={name: nan for name in self.values},
+            suppressed=self.suppressed[w, idx],
+            disparities={},
+            ci=None,
+            min_group_size=self.min_size,
+            method="between_groups",
+            reference=None,
+            overall={name: float(v[w]) for name, v in self.overall.items()},
+        )
+        for spec in self.specs:
+            if spec.name != "count":
+                summary.disparities[spec.name] = self._single(spec.name, w)
+        for name, parts in COMPOSITES.items():
+            if all(p in self.values for p in parts):
+                summary.disparities[name] = _composite(name, [summary.disparities[p] for p in parts])
+        return summary
+
+    def _single(self, name: str, w: int) -> Disparity:
+        diff, ratio, high, low, compared = (a[w] for a in self.points[name])
+        values = self.values[name][w]
+        found = int(compared) > 0
+        return Disparity(
+            name=name,
+            metrics=(name,),
+            method="between_groups",
+            difference=float(diff),
+            ratio=float(ratio),
+            max_group=self.keys[int(high)] if found else None,
+            max_value=float(values[high]) if found else float("nan"),
+            min_group=self.keys[int(low)] if found else None,
+            min_value=float(values[low]) if found else float("nan"),
+            groups_compared=int(compared),
+        )
+
+
+def _composite(name: str, singles: list[Disparity]) -> Disparity:
+    """A named combination of single disparities (worst case: largest difference, smallest ratio)."""
+    if len(singles) == 1:
+        return replace(singles[0], name=name)
+    worst = max(singles, key=lambda d: -np.inf if np.isnan(d.difference) else d.difference)
+    return Disparity(
+        name=name,
+        metrics=tuple(d.name for d in singles),
+        method="between_groups",
+        difference=float(np.max([d.difference for d in singles])),  # nan when any part is nan
+        ratio=float(np.min([d.ratio for d in singles])),
+        max_group=worst.max_group,
+        max_value=worst.max_value,
+        min_group=worst.min_group,
+        min_value=worst.min_value,
+        groups_compared=min(d.groups_compared for d in singles),
+        agg="worst_case",
+    )

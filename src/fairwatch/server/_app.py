@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from fairwatch._version import __version__
 from fairwatch.exceptions import FairwatchError, InvalidInputError, StoreUnavailableError, UnknownMetricError
@@ -192,6 +194,50 @@ class _BodyTooLargeError(Exception):
     pass
 
 
+# -- request bodies --------------------------------------------------------------------------------
+# Ingest routes read the raw body and validate it in one pass (pydantic-core parses the JSON straight
+# into the models) instead of FastAPI's json.loads followed by validation of the Python objects. The
+# body models are still documented: the operation refers to them and ``_document_bodies`` adds them.
+BatchT = TypeVar("BatchT", PredictionBatch, OutcomeBatch)
+_BODY_MODELS = (PredictionBatch, OutcomeBatch)
+
+
+def _parse(model: type[BatchT], body: bytes) -> BatchT:
+    """The validated batch; errors become the same 422 as FastAPI's own body validation."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise _body_error(exc) from None
+
+
+def _body_error(exc: ValidationError) -> RequestValidationError:
+    details = exc.errors(include_url=False, include_context=False, include_input=False)
+    return RequestValidationError([{"loc": ("body", *d["loc"]), "msg": d["msg"], "type": d["type"]} for d in details])
+
+
+def _json_body(model: type[BaseModel]) -> dict[str, Any]:
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _document_bodies(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` that also lists the ingest body models under ``components/schemas``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in _BODY_MODELS:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    return openapi
+
+
 # -- auth ------------------------------------------------------------------------------------------
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -227,6 +273,28 @@ class Authenticator:
         return check
 
 
+#: Allocations between young-generation collections while the service runs (Python's default: 700).
+GC_YOUNG_THRESHOLD = 50_000
+
+
+@contextmanager
+def _collector_tuned_for_batches() -> Iterator[None]:
+    """Collect the young generation less often while the service runs.
+
+    Validating a 5,000-event batch allocates tens of thousands of tracked objects (a model per event)
+    that all survive until the batch is stored. With the default threshold the cycle collector runs
+    dozens of times per batch and, as the survivors are promoted, repeatedly walks every live object:
+    in our measurements that added 40% to the time spent validating. Cycles are still collected, in
+    fewer passes; the previous thresholds come back when the service stops.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], GC_YOUNG_THRESHOLD), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
@@ -244,7 +312,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> Any:
         if auth.disabled:
             log.warning("FAIRWATCH_AUTH_DISABLED is set: the API accepts requests without a key")
-        yield
+        with _collector_tuned_for_batches():
+            yield
         if own_store:
             active_store.close()
 
@@ -257,31 +326,46 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(FairwatchError, _fairwatch_error)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.openapi = _document_bodies(app)  # type: ignore[method-assign]
     app.state.store = active_store
     app.state.telemetry = telemetry
 
     ingest = [Depends(auth.require("ingest"))]
     read = [Depends(auth.require("read"))]
 
-    @app.post("/v1/predictions", response_model=IngestResponse, dependencies=ingest, tags=["ingest"])
-    def post_predictions(batch: PredictionBatch) -> IngestResponse:
-        """Store a batch of predictions (all or nothing); re-sent ids count as duplicates."""
+    def store_batch(kind: str, body: bytes) -> IngestResponse:
+        """Validate a raw request body and store it; runs in the threadpool."""
         started = time.perf_counter()
-        result = active_store.insert_predictions(batch.events)
-        telemetry.ingest_seconds.labels("predictions").observe(time.perf_counter() - started)
-        telemetry.events.labels("predictions", "accepted").inc(result.accepted)
-        telemetry.events.labels("predictions", "duplicate").inc(result.duplicates)
+        if kind == "predictions":
+            result = active_store.insert_predictions(_parse(PredictionBatch, body).events)
+        else:
+            result = active_store.insert_outcomes(_parse(OutcomeBatch, body).events)
+        telemetry.ingest_seconds.labels(kind).observe(time.perf_counter() - started)
+        telemetry.events.labels(kind, "accepted").inc(result.accepted)
+        telemetry.events.labels(kind, "duplicate").inc(result.duplicates)
         return IngestResponse(accepted=result.accepted, duplicates=result.duplicates)
 
-    @app.post("/v1/outcomes", response_model=IngestResponse, dependencies=ingest, tags=["ingest"])
-    def post_outcomes(batch: OutcomeBatch) -> IngestResponse:
+    @app.post(
+        "/v1/predictions",
+        response_model=IngestResponse,
+        dependencies=ingest,
+        tags=["ingest"],
+        openapi_extra=_json_body(PredictionBatch),
+    )
+    async def post_predictions(request: Request) -> IngestResponse:
+        """Store a batch of predictions (all or nothing); re-sent ids count as duplicates."""
+        return await run_in_threadpool(store_batch, "predictions", await request.body())
+
+    @app.post(
+        "/v1/outcomes",
+        response_model=IngestResponse,
+        dependencies=ingest,
+        tags=["ingest"],
+        openapi_extra=_json_body(OutcomeBatch),
+    )
+    async def post_outcomes(request: Request) -> IngestResponse:
         """Store a batch of outcomes (true labels), joined to predictions by ``prediction_id``."""
-        started = time.perf_counter()
-        result = active_store.insert_outcomes(batch.events)
-        telemetry.ingest_seconds.labels("outcomes").observe(time.perf_counter() - started)
-        telemetry.events.labels("outcomes", "accepted").inc(result.accepted)
-        telemetry.events.labels("outcomes", "duplicate").inc(result.duplicates)
-        return IngestResponse(accepted=result.accepted, duplicates=result.duplicates)
+        return await run_in_threadpool(store_batch, "outcomes", await request.body())
 
     @app.get("/v1/models", response_model=ModelsResponse, dependencies=read, tags=["read"])
     def get_models() -> ModelsResponse:
