@@ -68,3 +68,32 @@ def test_package_imports_no_peer_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_mitigation_exports() -> None:
+    import fairwatch.mitigation
+
+    assert set(fairwatch.mitigation.__all__) == {
+        "BoundedGroupLoss",
+        "CalibratedEqualizedOdds",
+        "Constraint",
+        "CorrelationRemover",
+        "DemographicParity",
+        "EqualizedOdds",
+        "ErrorRateParity",
+        "ExponentiatedGradient",
+        "FalsePositiveRateParity",
+        "GridSearch",
+        "ModelComparison",
+        "Objective",
+        "ParetoFront",
+        "RejectOptionClassifier",
+        "Reweighing",
+        "ThresholdOptimizer",
+        "TruePositiveRateParity",
+        "compare_models",
+        "pareto_front",
+        "reweighing_weights",
+    }
+    for name in fairwatch.mitigation.__all__:
+        assert hasattr(fairwatch.mitigation, name)

@@ -13,6 +13,7 @@ Needs the ``mitigation`` extra (scikit-learn).
 
 from fairwatch.mitigation._constraints import (
     BoundedGroupLoss,
+    Constraint,
     DemographicParity,
     EqualizedOdds,
     ErrorRateParity,
@@ -22,11 +23,12 @@ from fairwatch.mitigation._constraints import (
 from fairwatch.mitigation._postprocessing import CalibratedEqualizedOdds, RejectOptionClassifier, ThresholdOptimizer
 from fairwatch.mitigation._preprocessing import CorrelationRemover, Reweighing, reweighing_weights
 from fairwatch.mitigation._reductions import ExponentiatedGradient, GridSearch
-from fairwatch.mitigation._selection import compare_models, pareto_front
+from fairwatch.mitigation._selection import ModelComparison, Objective, ParetoFront, compare_models, pareto_front
 
 __all__ = [
     "BoundedGroupLoss",
     "CalibratedEqualizedOdds",
+    "Constraint",
     "CorrelationRemover",
     "DemographicParity",
     "EqualizedOdds",
@@ -34,6 +36,9 @@ __all__ = [
     "ExponentiatedGradient",
     "FalsePositiveRateParity",
     "GridSearch",
+    "ModelComparison",
+    "Objective",
+    "ParetoFront",
     "RejectOptionClassifier",
     "Reweighing",
     "ThresholdOptimizer",
