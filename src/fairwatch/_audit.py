@@ -10,13 +10,12 @@ import numpy as np
 
 from fairwatch._checks import CheckResult, evaluate_check, parse_check
 from fairwatch._encode import python_scalar
-from fairwatch._engines import engine_group_stats, named_columns, result_backend, route
-from fairwatch._frame import make_table, table_backend
+from fairwatch._frame import make_table
 from fairwatch._typing import ArrayLike, FrameLike, GroupKey, SensitiveLike
 from fairwatch._version import __version__
 from fairwatch.exceptions import InvalidInputError
-from fairwatch.metrics import GroupStats, Summary, get_metric, summarize
-from fairwatch.metrics._inputs import default_metrics, group_stats_from_inputs, read_inputs
+from fairwatch.metrics import GroupStats, Summary, summarize
+from fairwatch.metrics._inputs import stats_for_call
 
 __all__ = ["Audit", "audit"]
 
@@ -331,35 +330,18 @@ def audit(
         metrics = (metrics,)
     if metrics is not None and not metrics:
         raise InvalidInputError("metrics is empty; name at least one metric or pass metrics=None for the defaults")
-    columns = named_columns(y_true, y_pred, scores, sample_weight, sensitive_features=sensitive_features)
-    lazy, eager_data = route(data, engine, columns)
-    if lazy is not None:
-        stats, specs = engine_group_stats(
-            lazy,
-            y_true,
-            y_pred,
-            sensitive_features=sensitive_features,
-            scores=scores,
-            sample_weight=sample_weight,
-            metrics=metrics,
-            pos_label=pos_label,
-            score_bins=score_bins,
-        )
-        backend = result_backend(data)
-    else:
-        inputs = read_inputs(
-            y_true,
-            y_pred,
-            sensitive_features=sensitive_features,
-            scores=scores,
-            sample_weight=sample_weight,
-            data=eager_data,
-        )
-        names = tuple(metrics) if metrics is not None else default_metrics(inputs)
-        specs = [get_metric(m) for m in names]
-        stats = group_stats_from_inputs(inputs, specs, pos_label=pos_label, score_bins=score_bins)
-        inferred = table_backend(None, [inputs.y_true, inputs.y_pred, *inputs.sensitive])
-        backend = inferred if data is None else result_backend(data)
+    stats, specs, backend = stats_for_call(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        scores=scores,
+        sample_weight=sample_weight,
+        metrics=metrics,
+        pos_label=pos_label,
+        score_bins=score_bins,
+        data=data,
+        engine=engine,
+    )
     if stats.n_groups < 2:
         raise InvalidInputError(
             f"sensitive_features {list(stats.sensitive_names)} hold a single group ({stats.group_label(0)}); "

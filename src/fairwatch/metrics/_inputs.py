@@ -10,7 +10,15 @@ import narwhals as nw
 import numpy as np
 
 from fairwatch._encode import encode, encode_groups_unsorted, group_order
-from fairwatch._frame import Column, as_frame, check_lengths, resolve_column, resolve_sensitive, to_float
+from fairwatch._frame import (
+    Column,
+    as_frame,
+    check_lengths,
+    resolve_column,
+    resolve_sensitive,
+    table_backend,
+    to_float,
+)
 from fairwatch._typing import ArrayLike, FloatArray, FrameLike, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, LabelError
 from fairwatch.metrics._group_stats import GroupStats, compute_group_stats
@@ -317,12 +325,42 @@ def group_stats(
     >>> stats.confusion[1].tolist()
     [[0.0, 0.0], [1.0, 1.0]]
     """
-    from fairwatch._engines import engine_group_stats, named_columns, route
+    stats, _, _ = stats_for_call(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        scores=scores,
+        sample_weight=sample_weight,
+        metrics=metrics,
+        pos_label=pos_label,
+        score_bins=score_bins,
+        data=data,
+        engine=engine,
+    )
+    return stats
+
+
+def stats_for_call(
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike | None,
+    *,
+    sensitive_features: SensitiveLike,
+    scores: ArrayLike | None,
+    sample_weight: ArrayLike | None,
+    metrics: Sequence[str] | None,
+    pos_label: Any,
+    score_bins: Any,
+    data: FrameLike | None,
+    engine: str | None,
+) -> tuple[GroupStats, list[Metric], nw.Implementation]:
+    """GroupStats, metric specs and the table backend of one call: in-engine for lazy frames,
+    numpy otherwise. Shared by :func:`group_stats` and :func:`fairwatch.audit`."""
+    from fairwatch._engines import engine_group_stats, named_columns, result_backend, route
 
     columns = named_columns(y_true, y_pred, scores, sample_weight, sensitive_features=sensitive_features)
-    lazy, data = route(data, engine, columns)
+    lazy, eager_data = route(data, engine, columns)
     if lazy is not None:
-        stats, _ = engine_group_stats(
+        stats, specs = engine_group_stats(
             lazy,
             y_true,
             y_pred,
@@ -333,10 +371,17 @@ def group_stats(
             pos_label=pos_label,
             score_bins=score_bins,
         )
-        return stats
+        return stats, list(specs), result_backend(data)
     inputs = read_inputs(
-        y_true, y_pred, sensitive_features=sensitive_features, scores=scores, sample_weight=sample_weight, data=data
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        scores=scores,
+        sample_weight=sample_weight,
+        data=eager_data,
     )
     names = tuple(metrics) if metrics is not None else default_metrics(inputs)
     specs = [get_metric(m) for m in names]
-    return group_stats_from_inputs(inputs, specs, pos_label=pos_label, score_bins=score_bins)
+    stats = group_stats_from_inputs(inputs, specs, pos_label=pos_label, score_bins=score_bins)
+    inferred = table_backend(None, [inputs.y_true, inputs.y_pred, *inputs.sensitive])
+    return stats, specs, inferred if data is None else result_backend(data)
