@@ -589,7 +589,12 @@ def test_empty_input_sends_nothing() -> None:
         (_predictions(1), {"sensitive": ["sex"]}, InvalidInputError, r"sensitive= name\(s\) columns"),
         (_predictions(1, model="other"), {}, InvalidInputError, r"events\[0\] is for model 'other'"),
         (_predictions(1, score=1.5), {}, InvalidInputError, r"events\[0\]\.score: Input should be less than"),
-        (_predictions(1, sensitive={"bad name": 1}), {}, InvalidInputError, r"events\[0\]\.sensitive: Value error"),
+        (
+            _predictions(1, sensitive={"bad name": 1}),
+            {},
+            InvalidInputError,
+            r"events\[0\]\.sensitive\.bad name\.\[key\]: String should match pattern",
+        ),
         ([1, 2], {}, InvalidInputError, r"events\[0\] is a int; expected a PredictionEvent or a dict"),
         (42, {}, InvalidInputError, r"predictions must be a list of events"),
     ],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime
 from typing import Annotated, Any, Union
@@ -16,7 +15,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
-    field_validator,
+    StringConstraints,
 )
 
 __all__ = [
@@ -35,9 +34,13 @@ ATTRIBUTE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 _ATTRIBUTE_RE = re.compile(ATTRIBUTE_NAME)
 
+FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Label = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
-AttributeValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
-FeatureValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+# the finite float comes first so that its error ("should be a finite number") is the one reported
+AttributeValue = Union[FiniteFloat, StrictBool, StrictInt, StrictStr]
+FeatureValue = Union[FiniteFloat, StrictBool, StrictInt, StrictStr]
+#: A sensitive attribute or feature name (a dict key): an identifier of at most 63 characters.
+AttributeName = Annotated[str, StringConstraints(pattern=ATTRIBUTE_NAME)]
 MAX_BATCH = 10_000
 
 
@@ -85,32 +88,10 @@ class PredictionEvent(BaseModel):
     model_version: Annotated[str, Field(max_length=64)] | None = None
     timestamp: AwareDatetime
     prediction: Label
-    score: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    sensitive: dict[str, AttributeValue | None] = Field(default_factory=dict)
-    features: dict[str, FeatureValue | None] | None = None
-
-    @field_validator("sensitive")
-    @classmethod
-    def _sensitive_names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        checked = _check_names(value, "sensitive attribute")
-        assert checked is not None
-        return checked
-
-    @field_validator("features")
-    @classmethod
-    def _feature_names(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None:
-            for name, v in value.items():
-                if isinstance(v, float) and not math.isfinite(v):
-                    raise ValueError(f"feature {name!r} must be finite; got {v}")
-        return _check_names(value, "feature")
-
-    @field_validator("score")
-    @classmethod
-    def _finite_score(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError("score must be a finite probability in [0, 1]")
-        return value
+    score: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    # names are checked in Rust by the key pattern: no per-event Python validator on the hot path
+    sensitive: dict[AttributeName, AttributeValue | None] = Field(default_factory=dict)
+    features: dict[AttributeName, FeatureValue | None] | None = None
 
 
 class OutcomeEvent(BaseModel):
