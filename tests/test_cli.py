@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,46 @@ def test_console_script_usage_error_has_no_traceback(data_file: Path) -> None:
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert out.stderr.startswith("error: Missing option")
+
+
+def test_compare_models_from_a_file(data_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = pd.read_csv(data_file)
+    frame["fair"] = frame["label"]  # a perfect model: accurate and as fair as the labels
+    path = tmp_path / "models.csv"
+    frame.to_csv(path, index=False)
+    target = tmp_path / "comparison.html"
+    code, out, _ = run(
+        [
+            "compare",
+            str(path),
+            "--y-true",
+            "label",
+            "--sensitive",
+            "sex",
+            "--pred",
+            "baseline=pred",
+            "--pred",
+            "perfect=fair",
+            "--output",
+            str(target),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "perfect" in out and "Pareto front" in out
+    html = target.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]*src=[\"']?https?://", html)  # plotly.js is inlined, not fetched
+
+
+def test_compare_needs_two_models(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        ["compare", str(data_file), "--y-true", "label", "--sensitive", "sex", "--pred", "a=pred"], capsys
+    )
+    assert code == 2
+    assert err.startswith("error: --pred needs at least two models to compare")
+    code, _, err = run(
+        ["compare", str(data_file), "--y-true", "label", "--sensitive", "sex", "--pred", "a=nope", "--pred", "b=pred"],
+        capsys,
+    )
+    assert code == 2
+    assert err.startswith("error: --pred column 'nope' is not in FILE")

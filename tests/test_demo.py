@@ -21,6 +21,8 @@ def test_demo_runs_and_prints_the_audit() -> None:
     for check in CHECKS:
         assert check in text
     assert text.rstrip().endswith("--ci 0.95")
+    # the mitigation part: the post-processed model closes the parity gap, both are on the front
+    assert "threshold optimizer (DP)" in text and "Pareto front" in text
     # the monitoring part: daily windows, label-free days withheld, the planted drift flagged
     assert "Daily fairness by sex" in text
     assert "withheld" in text

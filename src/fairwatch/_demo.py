@@ -55,6 +55,8 @@ def train_baseline(seed: int = 0) -> dict[str, Any]:
             y_true=y_test.to_numpy(), y_pred=model.predict(x_test), score=model.predict_proba(x_test)[:, 1]
         ),
         "n_train": len(x_train),
+        "x_train": x_train,
+        "y_train": y_train,
     }
 
 
@@ -97,7 +99,44 @@ def run_demo(console: Console, *, seed: int = 0) -> None:
         f"[dim]Audit with intervals computed in {elapsed * 1000:.0f} ms from "
         f"{audit.stats.n_groups} groups' statistics.[/dim]"
     )
+    run_mitigation_demo(console, trained, seed=seed)
     from fairwatch._demo_monitor import run_monitor_demo
 
     run_monitor_demo(console, test, seed=seed)
     console.print("Done. Try: fairwatch audit FILE --y-true COL --y-pred COL --sensitive sex,race --ci 0.95")
+
+
+def run_mitigation_demo(console: Console, trained: dict[str, Any], *, seed: int = 0) -> None:
+    """Post-process the baseline for demographic parity by sex and compare the two models."""
+    from rich.table import Table
+
+    from fairwatch.mitigation import ThresholdOptimizer, compare_models
+
+    console.print(Rule("Mitigation: baseline against a demographic-parity threshold optimizer"))
+    test, x_train = trained["test"], trained["x_train"]
+    features = test.drop(columns=["y_true", "y_pred", "score"])
+    optimizer = ThresholdOptimizer(trained["model"], constraints="demographic_parity", prefit=True)
+    optimizer.fit(x_train, trained["y_train"], sensitive_features=x_train["sex"])
+    mitigated = optimizer.predict(features, sensitive_features=features["sex"], random_state=seed)
+    comparison = compare_models(
+        {"baseline": test["y_pred"].to_numpy(), "threshold optimizer (DP)": mitigated},
+        None,
+        test["y_true"].to_numpy(),
+        sensitive_features=test["sex"].to_numpy(),
+        objectives=("accuracy", "demographic_parity_difference", "equalized_odds_difference"),
+        ci=0.95,
+        random_state=seed,
+    )
+    table = Table(title="Held-out test set, by sex (95% intervals)", title_justify="left", header_style="bold")
+    objectives = list(dict.fromkeys(comparison.table["objective"]))
+    table.add_column("model")
+    for name in objectives:
+        table.add_column(name.replace("_", " "), justify="right")
+    table.add_column("Pareto front", justify="center")
+    for model, rows in comparison.table.groupby("model", sort=False):
+        cells = []
+        for name in objectives:
+            row = rows[rows["objective"] == name].iloc[0]
+            cells.append(f"{row['value']:.3f} [{row['lo']:.3f}, {row['hi']:.3f}]")
+        table.add_row(str(model), *cells, "✓" if bool(rows["on_front"].iloc[0]) else "")
+    console.print(table)

@@ -325,6 +325,71 @@ def _write(output: Path | None, text: str) -> None:
         raise InvalidInputError(f"cannot write --output {str(output)!r}: {exc.strerror}") from None
 
 
+@app.command("compare")
+def compare_command(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file with labels and each model's predictions.")],
+    y_true: Annotated[str, typer.Option("--y-true", help="Column with the true labels.")],
+    sensitive: Annotated[list[str], typer.Option("--sensitive", help="Sensitive column(s), comma-separated.")],
+    pred: Annotated[list[str], typer.Option("--pred", help="NAME=COLUMN of one model's predictions (repeat).")],
+    objectives: Annotated[
+        str, typer.Option("--objectives", help="Comma-separated, e.g. accuracy,demographic_parity_difference.")
+    ] = "accuracy,demographic_parity_difference",
+    ci: Annotated[Optional[float], typer.Option("--ci", help="Confidence level, e.g. 0.95.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the HTML comparison here.")] = None,
+) -> None:
+    """Compare models on the accuracy-fairness trade-off and mark the Pareto front."""
+    try:
+        from fairwatch.mitigation import compare_models
+    except ImportError as exc:
+        raise MissingDependencyError("compare needs scikit-learn: pip install 'fairwatch[mitigation]'") from exc
+    table = read_table(file)
+    models: dict[str, Any] = {}
+    for spec in _split(pred):
+        name, sep, column = spec.partition("=")
+        if not sep or not name or not column:
+            raise InvalidInputError(f"--pred must look like NAME=COLUMN (e.g. baseline=pred); got {spec!r}")
+        models[name] = _column(table, column, "--pred")
+    if len(models) < 2:
+        raise InvalidInputError("--pred needs at least two models to compare (repeat --pred NAME=COLUMN)")
+    groups = {c: _column(table, c, "--sensitive") for c in _split(sensitive)}
+    comparison = compare_models(
+        models,
+        None,
+        _column(table, y_true, "--y-true"),
+        sensitive_features=groups,
+        objectives=_split([objectives]),
+        ci=ci,
+    )
+    _print_comparison(comparison)
+    if output is not None:
+        _write(output, comparison.to_html())
+        Console(stderr=True).print(f"wrote {output}", highlight=False)
+
+
+def _column(table: Any, name: str, option: str) -> Any:
+    if name not in table.column_names:
+        raise InvalidInputError(f"{option} column {name!r} is not in FILE; columns: {', '.join(table.column_names)}")
+    return table.column(name).to_numpy()
+
+
+def _print_comparison(comparison: Any) -> None:
+    from rich.table import Table
+
+    from fairwatch._render import make_console
+
+    frame = comparison.table
+    names = list(dict.fromkeys(frame["objective"]))
+    out = Table(header_style="bold")
+    out.add_column("model")
+    for name in names:
+        out.add_column(f"{name} ({frame[frame['objective'] == name]['direction'].iloc[0]})", justify="right")
+    out.add_column("Pareto front", justify="center")
+    for model, rows in frame.groupby("model", sort=False):
+        values = [f"{rows[rows['objective'] == n]['value'].iloc[0]:.4f}" for n in names]
+        out.add_row(str(model), *values, "✓" if bool(rows["on_front"].iloc[0]) else "")
+    make_console().print(out)
+
+
 @app.command("metrics")
 def metrics_command() -> None:
     """List the metrics fairwatch knows, with their aliases."""
