@@ -198,3 +198,29 @@ def test_compare_needs_two_models(data_file: Path, capsys: pytest.CaptureFixture
     )
     assert code == 2
     assert err.startswith("error: --pred column 'nope' is not in FILE")
+
+
+def test_directory_without_data_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(base(tmp_path), capsys)
+    assert code == 2
+    assert "is a directory without .parquet, .csv or .tsv files" in err
+
+
+def test_pred_must_name_a_column(data_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        [
+            "compare",
+            str(data_file),
+            "--y-true",
+            "label",
+            "--sensitive",
+            "sex",
+            "--pred",
+            "justname",
+            "--pred",
+            "b=pred",
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert err.startswith("error: --pred must look like NAME=COLUMN (e.g. baseline=pred); got 'justname'")

@@ -244,8 +244,6 @@ def windows_command(
             min_group_size=min_group_size,
             model_version=model_version,
         )
-    except KeyError:
-        raise InvalidInputError(f"unknown model {model!r}: no predictions stored for it") from None
     finally:
         target.close()
     if output_format == "json":

@@ -18,7 +18,15 @@ from fairwatch._frame import Column, describe_missing
 from fairwatch._typing import GroupKey, IntArray
 from fairwatch.exceptions import InvalidInputError, MissingValueError
 
-__all__ = ["Encoded", "encode", "encode_groups", "encode_groups_unsorted", "group_order", "python_scalar"]
+__all__ = [
+    "Encoded",
+    "encode",
+    "encode_groups",
+    "encode_groups_unsorted",
+    "group_order",
+    "group_sort_key",
+    "python_scalar",
+]
 
 # A value range up to this many times the row count (or this absolute size) is encoded with a
 # bincount instead of a sort.
@@ -157,11 +165,17 @@ def encode(column: Column, argument: str, *, sort: bool = True) -> Encoded:
     raise InvalidInputError(f"{argument} has unsupported dtype {array.dtype}")
 
 
-def _key_order(keys: Sequence[GroupKey]) -> list[int]:
-    try:
-        return sorted(range(len(keys)), key=lambda i: keys[i])
-    except TypeError:  # mixed types within a column
-        return sorted(range(len(keys)), key=lambda i: tuple((type(v).__name__, str(v)) for v in keys[i]))
+def group_sort_key(key: GroupKey) -> tuple[Any, ...]:
+    """Sort key of a group: value by value, numbers together, other values by type then value.
+
+    The one ordering of groups everywhere (encoding, merging, roll-ups, monitor windows).
+    """
+    return tuple((type(v).__name__ if not isinstance(v, (int, float)) else "number", v) for v in key)
+
+
+def group_order(keys: Sequence[GroupKey]) -> list[int]:
+    """The permutation that sorts group keys by :func:`group_sort_key`."""
+    return sorted(range(len(keys)), key=lambda i: group_sort_key(keys[i]))
 
 
 def encode_groups_unsorted(columns: Sequence[Column]) -> tuple[IntArray, list[GroupKey]]:
@@ -195,18 +209,13 @@ def encode_groups_unsorted(columns: Sequence[Column]) -> tuple[IntArray, list[Gr
     return codes, keys
 
 
-def group_order(keys: Sequence[GroupKey]) -> list[int]:
-    """The permutation that sorts group keys (lexicographically, column by column)."""
-    return _key_order(keys)
-
-
 def encode_groups(columns: Sequence[Column]) -> tuple[IntArray, list[GroupKey]]:
     """Codes of the intersectional groups of several columns (only observed combinations).
 
     Groups are ordered lexicographically by the sorted categories of each column.
     """
     codes, keys = encode_groups_unsorted(columns)
-    order = _key_order(keys)
+    order = group_order(keys)
     if order == list(range(len(keys))):
         return codes, keys
     rank = np.empty(len(order), dtype=np.int64)

@@ -24,6 +24,7 @@ __all__ = [
     "UndefinedMetricWarning",
     "UnknownColumnError",
     "UnknownMetricError",
+    "UnknownModelError",
 ]
 
 
@@ -51,6 +52,13 @@ class UnknownMetricError(FairwatchError, KeyError):
     """A metric or disparity name is not registered."""
 
     def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownModelError(FairwatchError, KeyError):
+    """The monitoring store holds no predictions for the named model."""
+
+    def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
 

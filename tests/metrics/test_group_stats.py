@@ -221,3 +221,12 @@ def test_large_string_input_is_encoded_correctly() -> None:
     assert stats.n_groups == 10
     expected = [int(((sex == s) & (race == r)).sum()) for s, r in stats.groups]
     assert stats.n.tolist() == expected
+
+
+def test_label_free_proportions_need_every_cell_as_denominator() -> None:
+    from fairwatch.metrics import register_proportion
+
+    with pytest.raises(
+        InvalidInputError, match=r"label-free proportion 'odd_rate' must have every cell as denominator"
+    ):
+        register_proportion("odd_rate", ((1, 1),), ((1, 0), (1, 1)), undefined="never", label_free=True)

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from fairwatch.exceptions import InvalidInputError
+from fairwatch.exceptions import InvalidInputError, UnknownModelError
 from fairwatch.monitor import PredictionEvent, Store, drift, drift_statistics
 
 from .events import T0
@@ -103,5 +103,5 @@ def test_drift_bad_requests(shifted: Store) -> None:
         )
     with pytest.raises(InvalidInputError, match=r"each period needs its end after its start"):
         drift(shifted, "credit", reference_start=T0, reference_end=T0, start=T0, end=T0 + HOUR)
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownModelError, match=r"unknown model 'nope'"):
         drift(shifted, "nope", reference_start=T0, reference_end=T0 + HOUR, start=T0 + HOUR, end=T0 + 2 * HOUR)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fairwatch as fw
-from fairwatch.exceptions import InvalidInputError
+from fairwatch.exceptions import InvalidInputError, UnknownModelError
 from fairwatch.monitor import Store, window_metrics
 
 from .events import T0, Stream, make_stream
@@ -127,7 +127,7 @@ def test_bad_window_requests(store: Store) -> None:
         window_metrics(store, "credit", sensitive=["sex"], window="5 minutes")
     with pytest.raises(InvalidInputError, match=r"pos_label='yes' is not one of model 'credit'"):
         window_metrics(store, "credit", sensitive=["sex"], pos_label="yes")
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownModelError, match=r"unknown model 'nope': no predictions stored for it"):
         window_metrics(store, "nope", sensitive=["sex"])
     with pytest.raises(InvalidInputError, match=r"end .* must be after start"):
         window_metrics(store, "credit", sensitive=["sex"], start=T0, end=T0)

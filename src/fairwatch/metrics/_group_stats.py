@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from fairwatch._encode import group_sort_key
 from fairwatch._typing import FloatArray, GroupKey, IntArray
 from fairwatch.exceptions import IncompatibleStatsError, InvalidInputError
 
@@ -249,7 +250,7 @@ class GroupStats:
                 f"cannot merge statistics with pos_label={self.pos_label!r} and pos_label={other.pos_label!r}"
             )
         keys = list(self.groups) + [g for g in other.groups if g not in self._index]
-        keys.sort(key=_sort_key)
+        keys.sort(key=group_sort_key)
         index = {k: i for i, k in enumerate(keys)}
         pos_a = np.asarray([index[g] for g in self.groups], dtype=np.int64)
         pos_b = np.asarray([index[g] for g in other.groups], dtype=np.int64)
@@ -324,7 +325,7 @@ class GroupStats:
                     f"{name!r} is not a sensitive feature of these statistics; available: {list(self.sensitive_names)}"
                 )
         positions = [self.sensitive_names.index(name) for name in names]
-        new_keys = sorted({tuple(g[p] for p in positions) for g in self.groups}, key=_sort_key)
+        new_keys = sorted({tuple(g[p] for p in positions) for g in self.groups}, key=group_sort_key)
         index = {k: i for i, k in enumerate(new_keys)}
         target = np.asarray([index[tuple(g[p] for p in positions)] for g in self.groups], dtype=np.int64)
         return self._regroup(tuple(names), tuple(new_keys), target)
@@ -468,10 +469,6 @@ class GroupStats:
 
 def _opt_array(value: Any) -> FloatArray | None:
     return None if value is None else np.asarray(value, dtype=np.float64)
-
-
-def _sort_key(key: GroupKey) -> tuple[Any, ...]:
-    return tuple((type(v).__name__ if not isinstance(v, (int, float)) else "number", v) for v in key)
 
 
 def _merge_scores(

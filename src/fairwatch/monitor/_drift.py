@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as scipy_stats
 
-from fairwatch.exceptions import InvalidInputError
+from fairwatch.exceptions import InvalidInputError, UnknownModelError
 from fairwatch.monitor._sql import Dialect, feature_names_sql, feature_value_sql
 from fairwatch.monitor._store import Store, sensitive_column
 
@@ -180,7 +180,7 @@ def drift(
     if not 2 <= bins <= 100:
         raise InvalidInputError(f"bins must be between 2 and 100; got {bins}")
     if not any(m.model == model for m in store.models()):
-        raise KeyError(model)
+        raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
     known = [r[0] for r in store.query(feature_names_sql(dialect), [model])]
     chosen = list(features) if features else known
     for feature in chosen:

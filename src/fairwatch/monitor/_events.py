@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Annotated, Any, Union
 
 from pydantic import (
@@ -32,7 +30,6 @@ __all__ = [
 ATTRIBUTE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 #: Model names: letters, digits, ``_ . -``.
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
-_ATTRIBUTE_RE = re.compile(ATTRIBUTE_NAME)
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Label = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
@@ -59,18 +56,6 @@ def normalize_attribute(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def _check_names(mapping: dict[str, Any] | None, what: str) -> dict[str, Any] | None:
-    if mapping is None:
-        return None
-    for name in mapping:
-        if not _ATTRIBUTE_RE.match(name):
-            raise ValueError(
-                f"{what} name {name!r} is not an identifier (letters, digits and _, not starting with a digit, "
-                f"at most 63 characters)"
-            )
-    return mapping
 
 
 class PredictionEvent(BaseModel):
@@ -120,8 +105,3 @@ class OutcomeBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     events: Annotated[list[OutcomeEvent], Field(min_length=1, max_length=MAX_BATCH)]
-
-
-def utc_timestamp(value: datetime) -> float:
-    """Seconds since the epoch."""
-    return value.timestamp()

@@ -12,7 +12,7 @@ import re
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -110,7 +110,6 @@ class CellQuery:
     pos_label: str = "1"
     model_version: str | None = None
     score_bins: int = 100
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def sensitive_column(name: str) -> str:

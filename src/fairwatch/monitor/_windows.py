@@ -10,16 +10,16 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
 
+from fairwatch._encode import group_sort_key
 from fairwatch._typing import GroupKey
-from fairwatch.exceptions import InvalidInputError, UndefinedMetricWarning
+from fairwatch.exceptions import InvalidInputError, UndefinedMetricWarning, UnknownModelError
 from fairwatch.metrics import GroupStats, ScoreHistogram, get_metric, summarize
-from fairwatch.metrics._group_stats import _sort_key
 from fairwatch.metrics._registry import metric_values
 from fairwatch.metrics._summary import COMPOSITES, Disparity, Summary, _check_min_group_size, _dedupe, disparity_values
 from fairwatch.monitor._durations import parse_duration
@@ -43,7 +43,6 @@ class WindowResult:
     labelled_summary: Summary | None = None
     metric_names: tuple[str, ...] = ()
     sensitive: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label_coverage(self) -> float | None:
@@ -112,7 +111,7 @@ def _aligned_range(
     if start is None or end is None:
         seen = store.time_range(model)
         if seen is None:
-            raise KeyError(model)
+            raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
         first, last = seen
         if start is None:
             seconds = int(width.total_seconds())
@@ -120,7 +119,7 @@ def _aligned_range(
         if end is None:
             end = last + timedelta(microseconds=1)
     elif store.time_range(model) is None:
-        raise KeyError(model)
+        raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise InvalidInputError(f"{name} must include a timezone (e.g. 2024-05-01T00:00:00Z); got {value}")
@@ -171,7 +170,7 @@ def window_metrics(
 
     Raises
     ------
-    KeyError
+    fairwatch.exceptions.UnknownModelError
         When the model has no predictions.
     fairwatch.exceptions.InvalidInputError
         For an unknown sensitive attribute, a bad window, labels that are not binary.
@@ -181,7 +180,7 @@ def window_metrics(
     specs = [get_metric(m) for m in names]
     if not sensitive:
         raise InvalidInputError("sensitive must name at least one sensitive attribute")
-    start, end = _aligned_range(store, model, start, end, width)  # KeyError for an unknown model first
+    start, end = _aligned_range(store, model, start, end, width)  # an unknown model is reported first
     known = store.sensitive_attributes()
     for attribute in sensitive:
         if attribute.lower() not in known:
@@ -378,7 +377,7 @@ def _group_codes(
 
 
 def _value_order(value: Any) -> tuple[Any, ...]:
-    return _sort_key((value,))
+    return group_sort_key((value,))
 
 
 # -- every window's summaries at once ---------------------------------------------------------------

@@ -20,7 +20,13 @@ from pydantic import AwareDatetime, BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from fairwatch._version import __version__
-from fairwatch.exceptions import FairwatchError, InvalidInputError, StoreUnavailableError, UnknownMetricError
+from fairwatch.exceptions import (
+    FairwatchError,
+    InvalidInputError,
+    StoreUnavailableError,
+    UnknownMetricError,
+    UnknownModelError,
+)
 from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_store, window_metrics
 from fairwatch.server._settings import Settings, match_env_key, parse_api_keys
 from fairwatch.server._telemetry import Telemetry
@@ -136,6 +142,8 @@ def _error(status: int, message: str) -> JSONResponse:
 async def _fairwatch_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, StoreUnavailableError):
         return _error(503, str(exc))
+    if isinstance(exc, UnknownModelError):
+        return _error(404, str(exc))
     if isinstance(exc, (InvalidInputError, UnknownMetricError)):
         return _error(422, str(exc))
     return _error(400, str(exc))
@@ -400,24 +408,19 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     ) -> MetricsResponse:
         """Fairness metrics per tumbling window, with intervals and label coverage."""
         names = _split(metrics) or None
-        try:
-            windows = window_metrics(
-                active_store,
-                model,
-                sensitive=_split(sensitive),
-                window=window,
-                start=start,
-                end=end,
-                metrics=names,
-                ci=ci,
-                min_group_size=min_group_size,
-                model_version=model_version,
-                pos_label=pos_label,
-            )
-        except KeyError as exc:
-            if isinstance(exc, FairwatchError):
-                raise
-            raise HTTPException(404, f"unknown model {model!r}: no predictions stored for it") from None
+        windows = window_metrics(
+            active_store,
+            model,
+            sensitive=_split(sensitive),
+            window=window,
+            start=start,
+            end=end,
+            metrics=names,
+            ci=ci,
+            min_group_size=min_group_size,
+            model_version=model_version,
+            pos_label=pos_label,
+        )
         payload = [w.to_dict() for w in windows]
         _update_gauges(telemetry, model, windows)
         metric_names = list(windows[0].metric_names) if windows else []
@@ -442,23 +445,18 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         model_version: str | None = None,
     ) -> DriftResponse:
         """Feature drift (PSI, Jensen-Shannon, KS or chi-squared) of the current period against a reference."""
-        try:
-            results = drift(
-                active_store,
-                model,
-                reference_start=reference_start,
-                reference_end=reference_end,
-                start=start,
-                end=end,
-                sensitive=_split(sensitive),
-                features=_split(features) or None,
-                bins=bins,
-                model_version=model_version,
-            )
-        except KeyError as exc:
-            if isinstance(exc, FairwatchError):
-                raise
-            raise HTTPException(404, f"unknown model {model!r}: no predictions stored for it") from None
+        results = drift(
+            active_store,
+            model,
+            reference_start=reference_start,
+            reference_end=reference_end,
+            start=start,
+            end=end,
+            sensitive=_split(sensitive),
+            features=_split(features) or None,
+            bins=bins,
+            model_version=model_version,
+        )
         return DriftResponse(
             model=model,
             reference={"start": reference_start, "end": reference_end},
