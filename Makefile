@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test browser lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo-installed
 	$(BIN)/fairwatch demo
 
-test: $(VENV)/.test-installed lint typecheck unit
+test: $(VENV)/.test-installed browser lint typecheck unit
+
+# Browser tests drive Debian's chromium; it comes from the system's package manager, never a download.
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+		{ apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null 2>&1 || \
+		  { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null; }; }
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests benchmarks examples

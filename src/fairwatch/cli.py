@@ -418,13 +418,18 @@ def demo_command(
     run_demo(make_console(), seed=seed)
 
 
-def _register_monitoring() -> None:
-    from fairwatch._cli_monitor import register
-
-    register(app)
+#: Modules that add commands to the CLI, each with ``register(app: typer.Typer) -> None``.
+COMMAND_MODULES: tuple[str, ...] = ("fairwatch._cli_monitor",)
 
 
-_register_monitoring()
+def _register_commands() -> None:
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(app)
+
+
+_register_commands()
 
 
 def _is_usage_error(exc: BaseException) -> bool:

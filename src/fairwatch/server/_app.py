@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -31,7 +33,7 @@ from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_
 from fairwatch.server._settings import Settings, match_env_key, parse_api_keys
 from fairwatch.server._telemetry import Telemetry
 
-__all__ = ["create_app"]
+__all__ = ["ROUTER_MODULES", "ServiceContext", "create_app"]
 
 log = logging.getLogger("fairwatch.server")
 
@@ -308,6 +310,33 @@ def _split(text: str | None) -> list[str]:
 
 
 # -- the app ---------------------------------------------------------------------------------------
+@dataclass
+class ServiceContext:
+    """What a feature router needs from the running service.
+
+    A module listed in :data:`ROUTER_MODULES` exposes ``build_router(ctx: ServiceContext) -> APIRouter``;
+    it may append callables to ``startup`` / ``shutdown`` (run by the app's lifespan, in order).
+    """
+
+    settings: Settings
+    store: Store
+    auth: Authenticator
+    telemetry: Telemetry
+    startup: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+    shutdown: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+
+
+#: Feature routers mounted by :func:`create_app`, each a module with ``build_router(ctx)``.
+ROUTER_MODULES: tuple[str, ...] = ()
+
+
+async def _run_hooks(hooks: Sequence[Callable[[], Awaitable[None] | None]]) -> None:
+    for hook in hooks:
+        result = hook()
+        if result is not None:
+            await result
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     """Build the service. ``store`` overrides ``settings.store`` (tests pass one in)."""
     settings = settings or Settings()
@@ -315,13 +344,18 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     active_store = store if store is not None else open_store(settings.store)
     auth = Authenticator(settings, active_store)
     telemetry = Telemetry()
+    context = ServiceContext(settings=settings, store=active_store, auth=auth, telemetry=telemetry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         if auth.disabled:
             log.warning("FAIRWATCH_AUTH_DISABLED is set: the API accepts requests without a key")
         with _collector_tuned_for_batches():
-            yield
+            await _run_hooks(context.startup)
+            try:
+                yield
+            finally:
+                await _run_hooks(context.shutdown)
         if own_store:
             active_store.close()
 
@@ -337,6 +371,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.openapi = _document_bodies(app)  # type: ignore[method-assign]
     app.state.store = active_store
     app.state.telemetry = telemetry
+    app.state.context = context
 
     ingest = [Depends(auth.require("ingest"))]
     read = [Depends(auth.require("read"))]
@@ -479,6 +514,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         """Prometheus text format."""
         return Response(telemetry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    for module in ROUTER_MODULES:
+        app.include_router(importlib.import_module(module).build_router(context))
     return app
 
 
