@@ -9,10 +9,10 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
 from fairwatch._encode import encode_groups
 from fairwatch._frame import resolve_sensitive
-from fairwatch._typing import GroupKey, IntArray, SensitiveLike
+from fairwatch._typing import FloatArray, GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError, NotFittedError
 
-__all__ = ["EstimatorNotFittedError", "SensitiveCodes", "check_fitted", "encode_sensitive"]
+__all__ = ["EstimatorNotFittedError", "SensitiveCodes", "check_fitted", "check_sample_weight", "encode_sensitive"]
 
 
 class SensitiveCodes:
@@ -80,3 +80,28 @@ def check_fitted(estimator: Any, attribute: str) -> None:
         raise EstimatorNotFittedError(
             f"this {type(estimator).__name__} is not fitted yet; call fit(X, y, sensitive_features=...) first"
         )
+
+
+def check_sample_weight(sample_weight: Any, n_rows: int, *, positive_total: bool = True) -> FloatArray:
+    """``sample_weight`` as finite non-negative floats, one per row (ones when ``None``).
+
+    With ``positive_total`` a zero total weight is an error too (nothing would be learned).
+    """
+    if sample_weight is None:
+        return np.ones(n_rows, dtype=np.float64)
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"sample_weight must be numeric: {exc}") from exc
+    if weights.size != n_rows:
+        raise LengthMismatchError(
+            f"sample_weight must have one value per row of X: X has {n_rows} rows, sample_weight has {weights.size}"
+        )
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if bad.size:
+        raise InvalidInputError(
+            f"sample_weight must be finite and non-negative; row {int(bad[0])} has {float(weights[bad[0]])!r}"
+        )
+    if positive_total and weights.sum() <= 0:
+        raise InvalidInputError("sample_weight sums to zero; give some rows a positive weight")
+    return weights

@@ -39,7 +39,7 @@ from fairwatch.exceptions import (
     LengthMismatchError,
     MissingValueError,
 )
-from fairwatch.mitigation._base import SensitiveCodes, check_fitted, encode_sensitive
+from fairwatch.mitigation._base import SensitiveCodes, check_fitted, check_sample_weight, encode_sensitive
 from fairwatch.mitigation._preprocessing import FittedEstimatorFeatures, n_samples
 
 __all__ = ["CalibratedEqualizedOdds", "RejectOptionClassifier", "ThresholdOptimizer"]
@@ -169,24 +169,6 @@ def _binary_target(y: Any, owner: str) -> tuple[IntArray, np.ndarray]:
             f"[{shown}{', ...' if classes.size > 6 else ''}]"
         )
     return codes.reshape(-1).astype(np.int64), classes
-
-
-def _sample_weight(sample_weight: Any, n_rows: int) -> FloatArray:
-    if sample_weight is None:
-        return np.ones(n_rows, dtype=np.float64)
-    try:
-        weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"sample_weight must be numeric: {exc}") from exc
-    if weights.size != n_rows:
-        raise LengthMismatchError(
-            f"sample_weight must have one value per row: y has {n_rows}, sample_weight {weights.size}"
-        )
-    if not np.all(np.isfinite(weights)) or (weights < 0).any():
-        raise InvalidInputError("sample_weight must be finite and non-negative")
-    if weights.sum() <= 0:
-        raise InvalidInputError("sample_weight sums to zero; give some rows a positive weight")
-    return weights
 
 
 def _check_scores(scores: Any, n_rows: int, source: str) -> FloatArray:
@@ -372,7 +354,7 @@ class _PostProcessor(FittedEstimatorFeatures, MetaEstimatorMixin, BaseEstimator)
             raise LengthMismatchError(
                 f"X and y must have the same number of rows: X has {n_samples(X)}, y has {n_rows}"
             )
-        weights = _sample_weight(sample_weight, n_rows)
+        weights = check_sample_weight(sample_weight, n_rows)
         for label in (0, 1):
             if weights[y01 == label].sum() <= 0:
                 raise LabelError(

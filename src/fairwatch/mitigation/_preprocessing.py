@@ -26,7 +26,7 @@ from fairwatch.exceptions import (
     LengthMismatchError,
     UnknownColumnError,
 )
-from fairwatch.mitigation._base import check_fitted, encode_sensitive
+from fairwatch.mitigation._base import check_fitted, check_sample_weight, encode_sensitive
 
 __all__ = ["CorrelationRemover", "Reweighing", "reweighing_weights"]
 
@@ -61,22 +61,6 @@ class FittedEstimatorFeatures:
         return self.estimator_.feature_names_in_
 
 
-def _weights_or_ones(sample_weight: ArrayLike | None, n_rows: int) -> FloatArray:
-    if sample_weight is None:
-        return np.ones(n_rows, dtype=np.float64)
-    try:
-        weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"sample_weight must be numeric: {exc}") from exc
-    if weights.size != n_rows:
-        raise LengthMismatchError(
-            f"sample_weight must have one value per row: y has {n_rows}, sample_weight {weights.size}"
-        )
-    if not np.all(np.isfinite(weights)) or (weights < 0).any():
-        raise InvalidInputError("sample_weight must be finite and non-negative")
-    return weights
-
-
 def _reweighing(
     y: ArrayLike, sensitive_features: SensitiveLike, sample_weight: ArrayLike | None
 ) -> tuple[FloatArray, FloatArray, list[GroupKey]]:
@@ -98,7 +82,7 @@ def _reweighing(
             f"(with one class every weight would be 1)"
         )
     sens = encode_sensitive(sensitive_features, n_rows)
-    weights = _weights_or_ones(sample_weight, n_rows)
+    weights = check_sample_weight(sample_weight, n_rows, positive_total=False)
     n_groups, n_classes = sens.n_groups, len(labels.categories)
     key = sens.codes * n_classes + labels.codes
     cells = np.bincount(key, weights=weights, minlength=n_groups * n_classes).reshape(n_groups, n_classes)

@@ -37,7 +37,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from fairwatch._typing import FloatArray, SensitiveLike
 from fairwatch.exceptions import FairwatchWarning, InvalidInputError, LabelError, LengthMismatchError
-from fairwatch.mitigation._base import check_fitted, encode_sensitive
+from fairwatch.mitigation._base import check_fitted, check_sample_weight, encode_sensitive
 from fairwatch.mitigation._constraints import BoundConstraint, Constraint, GridBasis, resolve_constraints
 
 __all__ = ["ExponentiatedGradient", "GridSearch"]
@@ -345,14 +345,7 @@ class _Reduction(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
                 raise InvalidInputError("y must be finite numbers (no NaN or inf)")
         weights = None
         if sample_weight is not None:
-            weights = np.asarray(sample_weight, dtype=np.float64).ravel()
-            if weights.shape[0] != n_rows:
-                raise LengthMismatchError(
-                    f"sample_weight must have one value per row of X: X has {n_rows} rows, sample_weight has "
-                    f"{weights.shape[0]}"
-                )
-            if not np.all(np.isfinite(weights)) or (weights < 0).any():
-                raise InvalidInputError("sample_weight must be finite and non-negative")
+            weights = check_sample_weight(sample_weight, n_rows, positive_total=False)
         codes = encode_sensitive(sensitive_features, n_rows)
         constraint = spec.bind(y_model, codes.codes, codes.groups, codes.names, weights)
         self.sensitive_feature_names_ = list(codes.names)
