@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test browser lint typecheck unit bench clean
+.PHONY: demo test browser lint typecheck unit bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,12 +37,21 @@ lint: $(VENV)/.test-installed
 typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
 
+# Two workers (the suite waits on PostgreSQL, NATS, browsers and subprocesses as much as on the CPU),
+# then the tests that must run alone because they disturb shared services.
+PYTEST_WORKERS ?= 2
+
 unit: $(VENV)/.test-installed
-	$(BIN)/python -m pytest --junitxml=$(VENV)/junit.xml $(PYTEST_ARGS)
-	$(BIN)/python tests/_ci_assert_ran.py $(VENV)/junit.xml
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not exclusive" --junitxml=$(VENV)/junit.xml $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:xdist -m exclusive --junitxml=$(VENV)/junit-exclusive.xml $(PYTEST_ARGS)
+	$(BIN)/python tests/_ci_assert_ran.py $(VENV)/junit.xml $(VENV)/junit-exclusive.xml
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/metrics_vs_fairlearn.py
 
+# The documentation site, built offline into site/ (every example in it also runs in `make test`).
+docs: $(VENV)/.test-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist site

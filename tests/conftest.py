@@ -47,3 +47,41 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+# -- the browser: Debian's chromium driven by Playwright (never a downloaded browser) -----------------
+CHROMIUM = os.environ.get("FAIRWATCH_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _browser_unavailable(message: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " (CI=true: the browser tests must run; `make browser` installs chromium)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless chromium (the system's, ``FAIRWATCH_TEST_CHROMIUM``); skips without it, fails in CI."""
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        _browser_unavailable("playwright is not installed (it is in the test extra)")
+    if not os.path.exists(CHROMIUM):
+        _browser_unavailable(f"no chromium at {CHROMIUM}: install Debian's chromium (make browser)")
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Error as exc:
+            _browser_unavailable(f"chromium at {CHROMIUM} did not start: {str(exc).splitlines()[0]}")
+        yield launched
+        launched.close()

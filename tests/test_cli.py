@@ -101,7 +101,7 @@ def test_min_group_size_suppresses(data_file: Path, capsys: pytest.CaptureFixtur
     [
         (["--fail-if", "dp ratio < 0.8"], "error: cannot parse check 'dp ratio < 0.8'"),
         (["--metrics", "nope"], "error: unknown metric 'nope'"),
-        (["--format", "xml"], "error: --format must be table, json or csv; got 'xml'"),
+        (["--format", "xml"], "error: --format must be table, json, csv or html; got 'xml'"),
         (["--sensitive", "religion"], "error: sensitive_features='religion' is not a column of data"),
         (["--ci", "2"], "error: ci must be a confidence level strictly between 0 and 1"),
     ],

@@ -27,3 +27,18 @@ def test_demo_runs_and_prints_the_audit() -> None:
     assert "Daily fairness by sex" in text
     assert "withheld" in text
     assert "hours_per_week" in text and "⚠" in text
+
+
+def test_monitoring_part_is_skipped_with_the_fix_when_the_store_cannot_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fairwatch.monitor as monitor
+    from fairwatch._demo_monitor import run_monitor_demo
+    from fairwatch.exceptions import MissingDependencyError
+
+    def no_duckdb(url: str) -> None:
+        raise MissingDependencyError("the DuckDB store needs duckdb: pip install 'fairwatch[server]'")
+
+    monkeypatch.setattr(monitor, "open_store", no_duckdb)
+    console = Console(record=True, width=200, file=io.StringIO())
+    run_monitor_demo(console, test=None)
+    text = console.export_text()
+    assert "Monitoring demo skipped: install the server extra (pip install 'fairwatch[server]')" in text

@@ -13,8 +13,11 @@ def test_top_level_exports() -> None:
         "Audit",
         "CheckResult",
         "GroupStats",
+        "ModelAudit",
+        "TorchModelAdapter",
         "__version__",
         "audit",
+        "audit_model",
         "exceptions",
         "group_stats",
         "metrics",
@@ -74,6 +77,7 @@ def test_mitigation_exports() -> None:
     import fairwatch.mitigation
 
     assert set(fairwatch.mitigation.__all__) == {
+        "AdversarialDebiasingClassifier",
         "BoundedGroupLoss",
         "CalibratedEqualizedOdds",
         "Constraint",
@@ -82,6 +86,7 @@ def test_mitigation_exports() -> None:
         "EqualizedOdds",
         "ErrorRateParity",
         "ExponentiatedGradient",
+        "FairnessRegularizedClassifier",
         "FalsePositiveRateParity",
         "GridSearch",
         "ModelComparison",
@@ -92,8 +97,19 @@ def test_mitigation_exports() -> None:
         "ThresholdOptimizer",
         "TruePositiveRateParity",
         "compare_models",
+        "demographic_parity_penalty",
+        "equalized_odds_penalty",
         "pareto_front",
         "reweighing_weights",
     }
     for name in fairwatch.mitigation.__all__:
         assert hasattr(fairwatch.mitigation, name)
+
+
+def test_probes_exports() -> None:
+    import fairwatch.probes
+
+    expected = {"CounterfactualFlipResult", "WhatIfResult", "counterfactual_flip", "what_if"}
+    assert set(fairwatch.probes.__all__) == expected
+    for name in fairwatch.probes.__all__:
+        assert hasattr(fairwatch.probes, name)

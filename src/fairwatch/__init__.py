@@ -6,6 +6,7 @@
 
 from fairwatch import exceptions, metrics
 from fairwatch._audit import Audit, audit
+from fairwatch._audit_model import ModelAudit, TorchModelAdapter, audit_model
 from fairwatch._checks import CheckResult
 from fairwatch._version import __version__
 from fairwatch.metrics import GroupStats, group_stats
@@ -14,8 +15,11 @@ __all__ = [
     "Audit",
     "CheckResult",
     "GroupStats",
+    "ModelAudit",
+    "TorchModelAdapter",
     "__version__",
     "audit",
+    "audit_model",
     "exceptions",
     "group_stats",
     "metrics",

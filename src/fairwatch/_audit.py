@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -210,6 +211,17 @@ class Audit:
             "checks": [c.to_dict() for c in self.checks],
             "suppressed_share": s.suppressed_share,
         }
+
+    def to_html(self, path: str | os.PathLike[str] | None = None, **options: Any) -> str:
+        """The self-contained HTML audit report (see :func:`fairwatch.report.audit_html` for
+        ``options``: ``title``, ``checks``, ``explanations``, ``input_hash``, ``parameters``).
+
+        Written atomically to ``path`` when given; the HTML text is returned either way. Needs
+        ``pip install 'fairwatch[report]'``.
+        """
+        from fairwatch.report import audit_html
+
+        return audit_html(self, path, **options)
 
     def __repr__(self) -> str:
         s = self.summary

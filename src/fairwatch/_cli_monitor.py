@@ -284,18 +284,25 @@ def _print_windows(results: Sequence[Any]) -> None:
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option("--name", help="What the key is for.")],
-    scopes: Annotated[str, typer.Option("--scopes", help="Comma-separated: ingest, read, admin.")],
+    scopes: Annotated[str, typer.Option("--scopes", "--scope", help="Comma-separated: ingest, read, admin.")],
+    models: Annotated[
+        Optional[str],
+        typer.Option("--models", help="Comma-separated models the key is limited to (default: every model)."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Create a key; it is printed once and stored only as a hash."""
+    granted = None if models is None else _split(models)
     target = _open(store)
     try:
-        key = target.create_key(name, _split(scopes))
+        key = target.create_key(name, _split(scopes), models=granted)
     finally:
         target.close()
     typer.echo(key.plain)
+    limited = "" if key.models is None else f" for models {', '.join(key.models)}"
     Console(stderr=True).print(
-        f"created key {key.key_id} ({', '.join(key.scopes)}); store it now, it is not shown again", highlight=False
+        f"created key {key.key_id} ({', '.join(key.scopes)}){limited}; store it now, it is not shown again",
+        highlight=False,
     )
 
 
@@ -306,7 +313,8 @@ def keys_list(store: StoreOption = None) -> None:
     try:
         for key in target.list_keys():
             state = "revoked" if key.revoked else "active"
-            typer.echo(f"{key.key_id}\t{key.name}\t{'|'.join(key.scopes)}\t{state}\t{key.created.isoformat()}")
+            models = "" if key.models is None else f"\tmodels={','.join(key.models)}"
+            typer.echo(f"{key.key_id}\t{key.name}\t{'|'.join(key.scopes)}\t{state}\t{key.created.isoformat()}{models}")
     finally:
         target.close()
 

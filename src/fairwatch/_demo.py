@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -11,7 +13,7 @@ from rich.rule import Rule
 
 from fairwatch.exceptions import MissingDependencyError, UndefinedMetricWarning
 
-__all__ = ["run_demo", "train_baseline"]
+__all__ = ["run_demo", "train_baseline", "write_demo_reports"]
 
 SENSITIVE = ["sex", "race"]
 CHECKS = ("demographic_parity_ratio >= 0.8", "equalized_odds_difference <= 0.1")
@@ -60,8 +62,12 @@ def train_baseline(seed: int = 0) -> dict[str, Any]:
     }
 
 
-def run_demo(console: Console, *, seed: int = 0) -> None:
-    """Train, audit by sex × race with 95 % intervals, check two policies, print everything."""
+def run_demo(console: Console, *, seed: int = 0, output_dir: str | os.PathLike[str] | None = None) -> None:
+    """Train, audit by sex × race with 95 % intervals, check two policies, print everything.
+
+    With ``output_dir``, the HTML audit reports of the baseline and the mitigated model are written
+    there and their paths printed.
+    """
     import fairwatch as fw
     from fairwatch._render import render_audit, render_checks
 
@@ -99,15 +105,20 @@ def run_demo(console: Console, *, seed: int = 0) -> None:
         f"[dim]Audit with intervals computed in {elapsed * 1000:.0f} ms from "
         f"{audit.stats.n_groups} groups' statistics.[/dim]"
     )
-    run_mitigation_demo(console, trained, seed=seed)
+    mitigated = run_mitigation_demo(console, trained, seed=seed)
     from fairwatch._demo_monitor import run_monitor_demo
 
     run_monitor_demo(console, test, seed=seed)
+    if output_dir is not None:  # last, so the paths are on screen when the demo ends
+        write_demo_reports(console, audit, test, mitigated, Path(output_dir), seed=seed)
     console.print("Done. Try: fairwatch audit FILE --y-true COL --y-pred COL --sensitive sex,race --ci 0.95")
 
 
-def run_mitigation_demo(console: Console, trained: dict[str, Any], *, seed: int = 0) -> None:
-    """Post-process the baseline for demographic parity by sex and compare the two models."""
+def run_mitigation_demo(console: Console, trained: dict[str, Any], *, seed: int = 0) -> Any:
+    """Post-process the baseline for demographic parity by sex and compare the two models.
+
+    Returns the mitigated model's test-set predictions.
+    """
     from rich.table import Table
 
     from fairwatch.mitigation import ThresholdOptimizer, compare_models
@@ -140,3 +151,50 @@ def run_mitigation_demo(console: Console, trained: dict[str, Any], *, seed: int 
             cells.append(f"{row['value']:.3f} [{row['lo']:.3f}, {row['hi']:.3f}]")
         table.add_row(str(model), *cells, "✓" if bool(rows["on_front"].iloc[0]) else "")
     console.print(table)
+    return mitigated
+
+
+def write_demo_reports(
+    console: Console, baseline: Any, test: Any, mitigated: Any, output_dir: Path, *, seed: int = 0
+) -> list[Path]:
+    """Write the HTML audit reports of the baseline and the mitigated model; print their paths."""
+    from rich.markup import escape
+
+    import fairwatch as fw
+    from fairwatch.exceptions import FairwatchError, InvalidInputError
+
+    console.print(Rule("Audit reports"))
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot create --output-dir {str(output_dir)!r}: {exc.strerror}; choose a writable directory"
+        ) from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        after = fw.audit(
+            test["y_true"].to_numpy(),
+            mitigated,
+            sensitive_features=test[SENSITIVE],
+            metrics=[m for m in METRICS if m != "roc_auc"],  # the post-processed model outputs labels only
+            ci=0.95,
+            min_group_size=MIN_GROUP_SIZE,
+            random_state=seed,
+        )
+    after.check(*CHECKS)
+    written = []
+    try:
+        for name, audit, title in (
+            ("baseline", baseline, "Baseline logistic regression on Adult, by sex × race"),
+            ("mitigated", after, "Threshold optimizer (demographic parity by sex) on Adult, by sex × race"),
+        ):
+            path = output_dir / f"fairwatch-report-{name}.html"
+            audit.to_html(path, title=title, parameters={"data": "UCI Adult (bundled), held-out 30%", "seed": seed})
+            written.append(path)
+    except FairwatchError as exc:  # e.g. the report extra is not installed: the rest of the demo still runs
+        console.print(f"[yellow]note:[/yellow] no HTML report: {escape(str(exc))}", highlight=False)
+        return written
+    for path in written:
+        console.print(f"Wrote [bold]{escape(str(path))}[/bold]", highlight=False)
+    console.print("[dim]Open them in a browser: self-contained, nothing loads from the network; they print well.[/dim]")
+    return written

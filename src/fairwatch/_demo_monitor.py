@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 
+from fairwatch.exceptions import MissingDependencyError
+
 __all__ = ["replay_stream", "run_monitor_demo"]
 
 START = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
@@ -131,17 +133,20 @@ def _drift_table(results: list[Any]) -> Table:
 
 def run_monitor_demo(console: Console, test: Any, *, seed: int = 0) -> None:
     """Replay, store, window, print. Uses a temporary DuckDB file (the embedded default store)."""
+    skipped = "[yellow]Monitoring demo skipped: install the server extra (pip install 'fairwatch\\[server]').[/yellow]"
     try:
         from fairwatch.monitor import drift, open_store, window_metrics
     except ImportError:
-        console.print(
-            "[yellow]Monitoring demo skipped: install the server extra (pip install 'fairwatch[server]').[/yellow]"
-        )
+        console.print(skipped)
         return
-    console.print(Rule("Monitoring: the same model as a production stream"))
-    predictions, outcomes, now = replay_stream(test, seed=seed)
     with tempfile.TemporaryDirectory() as folder:
-        store = open_store(f"duckdb://{Path(folder) / 'fairwatch.duckdb'}")
+        try:
+            store = open_store(f"duckdb://{Path(folder) / 'fairwatch.duckdb'}")
+        except MissingDependencyError:  # the event model imports without duckdb; the store does not
+            console.print(skipped)
+            return
+        console.print(Rule("Monitoring: the same model as a production stream"))
+        predictions, outcomes, now = replay_stream(test, seed=seed)
         try:
             for i in range(0, len(predictions), 5000):
                 store.insert_predictions(predictions[i : i + 5000])

@@ -228,7 +228,9 @@ def audit_command(
         Optional[int], typer.Option("--min-group-size", help="Suppress groups with fewer rows.")
     ] = None,
     pos_label: Annotated[Optional[str], typer.Option("--pos-label", help="The positive label.")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, json, csv or html (the self-contained audit report).")
+    ] = "table",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
     check: Annotated[Optional[list[str]], typer.Option("--check", help="Policy that must hold (reported).")] = None,
     fail_if: Annotated[
@@ -249,8 +251,8 @@ def audit_command(
     from fairwatch._audit import audit
     from fairwatch._checks import parse_check
 
-    if output_format not in ("table", "json", "csv"):
-        raise InvalidInputError(f"--format must be table, json or csv; got {output_format!r}")
+    if output_format not in ("table", "json", "csv", "html"):
+        raise InvalidInputError(f"--format must be table, json, csv or html; got {output_format!r}")
     engine = engine or _default_engine()
     if engine not in AUDIT_ENGINES:
         raise InvalidInputError(
@@ -282,7 +284,13 @@ def audit_command(
             raise InvalidInputError(f"{engine} failed on {label}: {_first_line(exc)}") from None
     checks = result.check(*check) if check else []
     gates = result.check(*fail_if) if fail_if else []
-    _emit(result, output_format, output, checks, gates)
+    if output_format == "html":
+        from fairwatch._cli_report import audit_report_html
+
+        columns = {"y_true": y_true, "y_pred": y_pred, "score": score, "weight": weight, "engine": engine}
+        _write(output, audit_report_html(result, paths, columns, fail_if or []))
+    else:
+        _emit(result, output_format, output, checks, gates)
     if any(g.passed for g in gates):
         raise typer.Exit(1)
 
@@ -410,16 +418,24 @@ def metrics_command() -> None:
 @app.command("demo")
 def demo_command(
     seed: Annotated[int, typer.Option(help="Random seed of the train/test split and bootstrap.")] = 0,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Where to write the HTML audit reports of both models.")
+    ] = Path("fairwatch-demo"),
 ) -> None:
     """Train a baseline classifier on the bundled Adult data and audit it by sex × race."""
     from fairwatch._demo import run_demo
     from fairwatch._render import make_console
 
-    run_demo(make_console(), seed=seed)
+    run_demo(make_console(), seed=seed, output_dir=output_dir)
 
 
 #: Modules that add commands to the CLI, each with ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("fairwatch._cli_monitor",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "fairwatch._cli_monitor",
+    "fairwatch._cli_stream",
+    "fairwatch._cli_report",
+    "fairwatch._cli_model",
+)
 
 
 def _register_commands() -> None:

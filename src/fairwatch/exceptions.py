@@ -9,6 +9,7 @@ would be accepted.
 from __future__ import annotations
 
 __all__ = [
+    "BrokerUnavailableError",
     "ExpressionError",
     "FairwatchError",
     "FairwatchWarning",
@@ -19,6 +20,7 @@ __all__ = [
     "MissingDependencyError",
     "MissingValueError",
     "NotFittedError",
+    "NotificationError",
     "StoreError",
     "StoreUnavailableError",
     "UndefinedMetricWarning",
@@ -99,3 +101,19 @@ class StoreError(FairwatchError):
 
 class StoreUnavailableError(StoreError):
     """The monitoring store cannot be reached; nothing was written. Retry when it is back."""
+
+
+class BrokerUnavailableError(FairwatchError):
+    """The message broker (NATS JetStream) cannot be reached or refused the consumer's setup."""
+
+
+class NotificationError(FairwatchError):
+    """A notifier could not deliver an alert; ``retryable`` says whether trying later may help.
+
+    The alert itself is stored before any notification is attempted: a failed delivery is recorded
+    and retried, never lost.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable

@@ -8,6 +8,7 @@ all, and re-sending a batch is a counted no-op. Batches carry their number in ev
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime as dt
 import json
@@ -65,10 +66,20 @@ def free_port() -> int:
 class Service:
     """``fairwatch.server:create_app`` under uvicorn in a subprocess, on ``store_url``."""
 
-    def __init__(self, store_url: str, log: Path, preexec: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        store_url: str,
+        log: Path,
+        preexec: Callable[[], None] | None = None,
+        *,
+        log_level: str = "warning",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.store_url = store_url
         self.log = log
         self.preexec = preexec
+        self.log_level = log_level
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
@@ -76,8 +87,8 @@ class Service:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "uvicorn", "fairwatch.server:create_app", "--factory"]
-        command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-        env = {**os.environ, "FAIRWATCH_STORE": self.store_url, "FAIRWATCH_API_KEYS": f"{API_KEY}:ingest"}
+        command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", self.log_level]
+        env = {**os.environ, "FAIRWATCH_STORE": self.store_url, "FAIRWATCH_API_KEYS": f"{API_KEY}:ingest", **self.env}
         with self.log.open("ab") as out:
             # the pre-exec hooks (a file size limit, dropped capabilities) only make system calls
             self.process = subprocess.Popen(
@@ -319,6 +330,7 @@ def pg_cluster() -> Iterator[Cluster]:
 
 
 @pytest.mark.slow  # a PostgreSQL stop and start, and a pool timeout during the outage (~13 s)
+@pytest.mark.exclusive  # every other PostgreSQL test would see the outage
 def test_postgres_restart_during_ingest_gives_503_and_the_pool_recovers(pg_cluster: Cluster, tmp_path: Path) -> None:
     url = postgres_url("restart_" + uuid.uuid4().hex[:8])
     service = Service(url, tmp_path / "service.log")
@@ -412,6 +424,130 @@ def test_duckdb_file_that_cannot_grow_gives_503_and_keeps_what_was_acknowledged(
     stored = stored_batches(url)
     assert_promises_kept(ledger, stored)
     assert not set(stored) & set(ledger.failed), "a batch refused with 503 was stored"
+
+
+@contextlib.contextmanager
+def small_disk(directory: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted on ``directory``: writes beyond it fail with ENOSPC, as on a full disk.
+
+    Needs the right to mount (root with CAP_SYS_ADMIN); elsewhere the test is skipped: the file size
+    limit test above drives the same refusal path with EFBIG.
+    """
+    directory.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.strip()}); the RLIMIT_FSIZE test covers it")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], check=False, capture_output=True)
+
+
+def test_full_disk_gives_503_and_keeps_what_was_acknowledged(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "3m") as disk:
+        url = f"duckdb://{disk / 'events.duckdb'}"
+        service = Service(url, tmp_path / "service.log")
+        service.start()
+        try:
+            with Senders(service.url, size=1000, threads=1, stop_when_unanswered=False) as senders:
+                senders.wait_until(lambda ledger: len(ledger.failed) >= 2, "writes refused once the disk is full")
+            health = httpx.get(service.url + "/v1/health", timeout=10)
+        finally:
+            service.stop()
+        # what a restart sees once space is freed: the files as they were left, moved to a roomy disk
+        restored = tmp_path / "restored"
+        restored.mkdir()
+        for leftover in disk.iterdir():
+            shutil.copy2(leftover, restored / leftover.name)
+    ledger = senders.ledger
+    assert len(ledger.acked) >= 3
+    assert not ledger.unanswered
+    for status, message in ledger.failed.values():
+        assert status == 503
+        assert message.startswith(f"could not store the batch in '{url}'; nothing was written"), message
+        assert "No space left on device" in message, message
+    assert health.status_code in (200, 503)
+    stored = stored_batches(f"duckdb://{restored / 'events.duckdb'}")
+    assert_promises_kept(ledger, stored)
+    assert not set(stored) & set(ledger.failed), "a batch refused with 503 was stored"
+
+
+@dataclass
+class ReadOnlyRole:
+    """A PostgreSQL login role the service connects as, whose sessions can be switched to read-only."""
+
+    name: str
+
+    def admin(self, *statements: str) -> None:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def url(self, schema: str) -> str:
+        parts = urlsplit(postgres_url(schema))
+        return parts._replace(netloc=f"{self.name}@{parts.hostname}:{parts.port or 5432}").geturl()
+
+    def set_read_only(self, on: bool) -> None:
+        """Like a server put in read-only mode: new sessions refuse writes, current ones are ended."""
+        setting = "SET default_transaction_read_only = on" if on else "RESET default_transaction_read_only"
+        self.admin(
+            f"ALTER ROLE {self.name} {setting}",
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{self.name}'",
+        )
+
+
+@pytest.fixture
+def read_only_role() -> Iterator[ReadOnlyRole]:
+    postgres_url("probe")  # fails under CI=true, skips elsewhere, when PostgreSQL is unreachable
+    role = ReadOnlyRole("fw_test_ro_" + uuid.uuid4().hex[:8])
+    database = urlsplit(POSTGRES_URL).path.lstrip("/") or "postgres"
+    role.admin(f"CREATE ROLE {role.name} LOGIN", f'GRANT CREATE ON DATABASE "{database}" TO {role.name}')
+    try:
+        yield role
+    finally:
+        role.admin(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role.name}'",
+            f"DROP OWNED BY {role.name} CASCADE",
+            f'REVOKE CREATE ON DATABASE "{database}" FROM {role.name}',
+            f"DROP ROLE {role.name}",
+        )
+
+
+@pytest.mark.slow  # two switches of the database's write mode during ingest (~10 s)
+def test_read_only_postgres_gives_503_and_writes_resume(read_only_role: ReadOnlyRole, tmp_path: Path) -> None:
+    url = read_only_role.url("readonly_" + uuid.uuid4().hex[:8])
+    service = Service(url, tmp_path / "service.log", env={"FAIRWATCH_API_KEYS": f"{API_KEY}:ingest|read"})
+    service.start()
+    try:
+        with Senders(service.url, size=200, threads=1, stop_when_unanswered=False) as senders:
+            senders.wait_until(lambda ledger: len(ledger.acked) >= 3, "three acknowledged batches")
+            read_only_role.set_read_only(True)
+            senders.wait_until(lambda ledger: len(ledger.failed) >= 2, "writes refused while read-only")
+            # reads still work while writes are refused
+            models = httpx.get(service.url + "/v1/models", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30)
+            read_only_role.set_read_only(False)
+            acked = len(senders.ledger.acked)
+            senders.wait_until(lambda ledger: len(ledger.acked) >= acked + 3, "writes accepted again")
+    finally:
+        service.stop()
+    ledger = senders.ledger
+    assert models.status_code == 200, models.text
+    assert not ledger.unanswered
+    read_only = 0
+    for status, message in ledger.failed.values():
+        assert status == 503, message
+        # a batch in flight when the sessions were ended is refused as "unavailable", later ones as read-only
+        assert message.startswith(("PostgreSQL store is read-only", "PostgreSQL store is unavailable")), message
+        read_only += message.startswith("PostgreSQL store is read-only (cannot execute")
+    assert read_only >= 1
+    assert_promises_kept(ledger, stored_batches(url))
 
 
 # -- the staging path stores exactly what was validated ---------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy.special import ndtri
 
 from fairwatch._typing import FloatArray
 from fairwatch.exceptions import InvalidInputError
@@ -33,6 +32,9 @@ def z_value(ci: float) -> float:
     """The two-sided standard normal quantile for confidence level ``ci``."""
     if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0.0 < float(ci) < 1.0:
         raise InvalidInputError(f"ci must be a confidence level strictly between 0 and 1 (e.g. 0.95); got {ci!r}")
+    # scipy.special costs ~0.2 s to import; load it on first use so `import fairwatch` stays light.
+    from scipy.special import ndtri
+
     return float(ndtri(0.5 + float(ci) / 2.0))
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError, StoreUnavailableError
 from fairwatch.monitor._events import OutcomeEvent, PredictionEvent
-from fairwatch.monitor._sql import confusion_sql, score_sql
+from fairwatch.monitor._sql import ALERT_SCHEMA, confusion_sql, score_sql
 from fairwatch.monitor._store import (
+    API_KEY_MODELS_COLUMN,
     LABEL_COLUMN,
     LABELS_SEEN_BACKFILL,
     LABELS_SEEN_FROM_BATCH,
@@ -103,6 +104,9 @@ class DuckDBStore(Store):
         tables = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         for statement in _SCHEMA:
             cur.execute(statement)
+        for statement in ALERT_SCHEMA:
+            cur.execute(statement)
+        cur.execute(API_KEY_MODELS_COLUMN.format(type="VARCHAR"))
         if "predictions" in tables and "labels_seen" not in tables:
             cur.execute(LABELS_SEEN_BACKFILL)
         self._columns = set(self._column_names(cur))
@@ -134,6 +138,23 @@ class DuckDBStore(Store):
                 return list(cur.execute(sql, list(params)).fetchall())
             except duckdb.Error as exc:
                 raise StoreUnavailableError(f"DuckDB store {self.url!r} failed: {exc}") from exc
+            finally:
+                cur.close()
+
+    def _execute_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        import duckdb
+
+        with self._write_lock:
+            cur = self._cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                for sql, params in statements:
+                    cur.execute(sql, list(params))
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                raise StoreUnavailableError(f"DuckDB store {self.url!r} failed; nothing was written: {exc}") from exc
             finally:
                 cur.close()
 

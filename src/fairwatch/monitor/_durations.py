@@ -10,7 +10,9 @@ from fairwatch.exceptions import InvalidInputError
 __all__ = ["parse_duration"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PATTERN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_PATTERN = re.compile(r"^\s*(\d{1,15})\s*([smhdw])\s*$")
+#: Longest duration accepted (about 100 years): beyond it date arithmetic would overflow.
+MAX_SECONDS = 100 * 366 * 86400
 
 
 def parse_duration(text: str) -> timedelta:
@@ -28,4 +30,6 @@ def parse_duration(text: str) -> timedelta:
         raise InvalidInputError(
             f"window must be a positive duration such as 15m, 1h, 2d or 1w (units s, m, h, d, w); got {text!r}"
         )
+    if int(match[1]) * _UNITS[match[2]] > MAX_SECONDS:
+        raise InvalidInputError(f"window {text!r} is longer than 100 years; use a shorter duration such as 1w")
     return timedelta(seconds=int(match[1]) * _UNITS[match[2]])

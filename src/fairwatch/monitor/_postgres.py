@@ -11,8 +11,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError, StoreUnavailableError
 from fairwatch.monitor._events import OutcomeEvent, PredictionEvent
-from fairwatch.monitor._sql import bind, confusion_sql, score_sql
+from fairwatch.monitor._sql import ALERT_SCHEMA, bind, confusion_sql, score_sql
 from fairwatch.monitor._store import (
+    API_KEY_MODELS_COLUMN,
     LABEL_COLUMN,
     LABELS_SEEN_BACKFILL,
     LABELS_SEEN_FROM_BATCH,
@@ -88,6 +89,12 @@ class PostgresStore(Store):
         try:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 return work(cur)
+        except psycopg.errors.ReadOnlySqlTransaction as exc:
+            # a server put in read-only mode (or a failover to a standby): reads work, writes wait
+            raise StoreUnavailableError(
+                f"PostgreSQL store is read-only ({str(exc).strip().splitlines()[0]}); nothing was written, "
+                f"retry when it accepts writes again"
+            ) from exc
         except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
             # a connection lost during COMMIT may have committed: say what is certain (not acknowledged,
             # all or nothing) and that a re-send is safe (stored events come back as duplicates)
@@ -139,6 +146,9 @@ class PostgresStore(Store):
                     created TIMESTAMPTZ NOT NULL,
                     revoked TIMESTAMPTZ)"""
             )
+            cur.execute(API_KEY_MODELS_COLUMN.format(type="TEXT"))
+            for statement in ALERT_SCHEMA:
+                cur.execute(statement)
             return self._column_names(cur)
 
         self._columns = set(self._run(work))
@@ -178,6 +188,13 @@ class PostgresStore(Store):
             return list(cur.fetchall()) if cur.description else []
 
         return list(self._run(work))
+
+    def _execute_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        def work(cur: Any) -> None:
+            for sql, params in statements:
+                cur.execute(sql.replace("?", "%s"), list(params))
+
+        self._run(work)
 
     # -- writes --------------------------------------------------------------------------------
     def _insert(self, table: str, staging: Any, new_columns: list[str]) -> int:

@@ -105,3 +105,47 @@ def feature_names_sql(dialect: Dialect) -> str:
         "SELECT DISTINCT k FROM (SELECT jsonb_object_keys(features::jsonb) AS k FROM predictions "
         "WHERE model = %(p1)s AND features IS NOT NULL) t ORDER BY k"
     )
+
+
+#: Rules, alerts and the notification outbox (the same DDL works in DuckDB and PostgreSQL).
+ALERT_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS rules (
+        rule_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        model TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created TIMESTAMPTZ NOT NULL,
+        updated TIMESTAMPTZ NOT NULL,
+        evaluated_until TIMESTAMPTZ)""",
+    """CREATE TABLE IF NOT EXISTS alerts (
+        alert_id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        rule_name TEXT NOT NULL,
+        model TEXT NOT NULL,
+        pair_key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        started TIMESTAMPTZ NOT NULL,
+        last_window_end TIMESTAMPTZ NOT NULL,
+        resolved TIMESTAMPTZ,
+        windows_firing BIGINT NOT NULL,
+        evidence TEXT NOT NULL,
+        acknowledged TIMESTAMPTZ,
+        acknowledged_by TEXT,
+        silenced_until TIMESTAMPTZ,
+        created TIMESTAMPTZ NOT NULL,
+        updated TIMESTAMPTZ NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS alerts_rule_state ON alerts (rule_id, state)",
+    """CREATE TABLE IF NOT EXISTS alert_deliveries (
+        delivery_id TEXT PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        notifier TEXT NOT NULL,
+        event TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts BIGINT NOT NULL,
+        last_error TEXT,
+        next_attempt TIMESTAMPTZ NOT NULL,
+        created TIMESTAMPTZ NOT NULL,
+        sent TIMESTAMPTZ)""",
+)

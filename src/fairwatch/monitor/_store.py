@@ -17,7 +17,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fairwatch.exceptions import InvalidInputError
-from fairwatch.monitor._events import OutcomeEvent, PredictionEvent, normalize_attribute, normalize_label
+from fairwatch.monitor._alerts import AlertStore
+from fairwatch.monitor._events import (
+    MODEL_NAME,
+    OutcomeEvent,
+    PredictionEvent,
+    normalize_attribute,
+    normalize_label,
+)
 
 __all__ = [
     "SCOPES",
@@ -33,6 +40,7 @@ __all__ = [
 ]
 
 _COLUMN_RE = re.compile(r"^s_[a-z_][a-z0-9_]{0,62}$")
+_MODEL_RE = re.compile(MODEL_NAME)
 
 # Every label seen per model (outcomes sent without a model under ''), written in the same
 # transaction as the events: the window service checks that labels are binary from this small table
@@ -81,6 +89,21 @@ def check_scopes(scopes: Sequence[str]) -> None:
             raise InvalidInputError(f"unknown scope {scope!r}; scopes are {', '.join(SCOPES)}")
 
 
+def check_model_grant(scopes: Sequence[str], models: Sequence[str] | frozenset[str]) -> None:
+    """A key limited to models: at least one valid model name, and no admin scope (admin sees everything)."""
+    if not models:
+        raise InvalidInputError("a key limited to models needs at least one model name (e.g. credit,loans)")
+    for model in models:
+        if not _MODEL_RE.match(model):
+            raise InvalidInputError(
+                f"model name {model!r} is not valid: letters, digits and _ . - (starting with a letter or digit)"
+            )
+    if "admin" in scopes:
+        raise InvalidInputError(
+            "an admin key sees every model and cannot be limited to some; give it read or ingest scopes instead"
+        )
+
+
 def hash_key(plain: str) -> str:
     """SHA-256 of a key: keys are 256-bit random tokens, so a fast hash is enough to store them."""
     return hashlib.sha256(plain.encode("utf-8")).hexdigest()
@@ -88,7 +111,8 @@ def hash_key(plain: str) -> str:
 
 @dataclass(frozen=True)
 class ApiKey:
-    """A stored API key; ``plain`` is only set right after creation."""
+    """A stored API key; ``plain`` is only set right after creation; ``models``: the models it may
+    see (None: every model)."""
 
     key_id: str
     name: str
@@ -96,6 +120,7 @@ class ApiKey:
     created: datetime
     revoked: datetime | None
     plain: str | None = None
+    models: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -206,7 +231,7 @@ def outcome_table(events: Sequence[OutcomeEvent]) -> tuple[Any, int]:
     return pa.table(columns), len(events) - len(kept)
 
 
-class Store(ABC):
+class Store(AlertStore, ABC):
     """Where events live. Implementations: :class:`DuckDBStore`, :class:`PostgresStore`."""
 
     url: str
@@ -275,21 +300,28 @@ class Store(ABC):
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement with ``?``-style positional parameters in its own transaction."""
 
-    def create_key(self, name: str, scopes: Sequence[str]) -> ApiKey:
-        """Create an API key; the plain key is returned once and only its hash is stored."""
+    def create_key(self, name: str, scopes: Sequence[str], models: Sequence[str] | None = None) -> ApiKey:
+        """Create an API key; the plain key is returned once and only its hash is stored.
+
+        ``models`` limits the key to those models: other models are invisible to it.
+        """
         check_scopes(scopes)
+        granted = None if models is None else tuple(sorted(set(models)))
+        if granted is not None:
+            check_model_grant(scopes, granted)
         plain = "fw_" + secrets.token_urlsafe(32)
         key_id = secrets.token_hex(6)
         created = datetime.now(timezone.utc)
         self._execute(
-            "INSERT INTO api_keys (key_id, key_hash, name, scopes, created, revoked) VALUES (?, ?, ?, ?, ?, NULL)",
-            [key_id, hash_key(plain), name, "|".join(sorted(set(scopes))), created],
+            "INSERT INTO api_keys (key_id, key_hash, name, scopes, created, revoked, models) "
+            "VALUES (?, ?, ?, ?, ?, NULL, ?)",
+            [key_id, hash_key(plain), name, "|".join(sorted(set(scopes))), created, _joined(granted)],
         )
-        return ApiKey(key_id, name, tuple(sorted(set(scopes))), created, None, plain)
+        return ApiKey(key_id, name, tuple(sorted(set(scopes))), created, None, plain, granted)
 
     def list_keys(self) -> list[ApiKey]:
-        rows = self._execute("SELECT key_id, name, scopes, created, revoked FROM api_keys ORDER BY created")
-        return [ApiKey(r[0], r[1], tuple(r[2].split("|")), r[3], r[4]) for r in rows]
+        rows = self._execute("SELECT key_id, name, scopes, created, revoked, models FROM api_keys ORDER BY created")
+        return [ApiKey(r[0], r[1], tuple(r[2].split("|")), r[3], r[4], None, _split_models(r[5])) for r in rows]
 
     def revoke_key(self, key_id: str) -> bool:
         """Revoke a key by id; False when no active key has that id."""
@@ -301,14 +333,37 @@ class Store(ABC):
 
     def key_scopes(self, plain: str) -> tuple[str, ...] | None:
         """Scopes of an active key, or None (looked up by hash; the key itself is never stored)."""
-        rows = self._execute("SELECT scopes FROM api_keys WHERE key_hash = ? AND revoked IS NULL", [hash_key(plain)])
-        return tuple(rows[0][0].split("|")) if rows else None
+        grant = self.key_grant(plain)
+        return None if grant is None else grant[0]
+
+    def key_grant(self, plain: str) -> tuple[tuple[str, ...], tuple[str, ...] | None] | None:
+        """Scopes and granted models (None: every model) of an active key, or None.
+
+        The lookup is by SHA-256 of the key: comparing digests in SQL reveals nothing usable about the
+        key itself (finding a key with a given digest prefix is as hard as guessing it).
+        """
+        rows = self._execute(
+            "SELECT scopes, models FROM api_keys WHERE key_hash = ? AND revoked IS NULL", [hash_key(plain)]
+        )
+        return (tuple(rows[0][0].split("|")), _split_models(rows[0][1])) if rows else None
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _joined(models: Sequence[str] | None) -> str | None:
+    return None if models is None else "|".join(models)
+
+
+def _split_models(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(text.split("|"))
+
+
+#: Added to ``api_keys`` by migrations: the models a key is limited to (``a|b``; NULL: every model).
+API_KEY_MODELS_COLUMN = "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS models {type}"
 
 
 def open_store(url: str) -> Store:

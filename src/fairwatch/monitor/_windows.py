@@ -27,6 +27,8 @@ from fairwatch.monitor._store import CellQuery, Store
 
 __all__ = ["DEFAULT_WINDOW_METRICS", "WindowResult", "window_metrics"]
 
+#: Windows one query may span: each becomes a row of the answer (Prometheus caps a range query alike).
+MAX_WINDOWS = 10_000
 DEFAULT_WINDOW_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
 
 
@@ -125,6 +127,18 @@ def _aligned_range(
             raise InvalidInputError(f"{name} must include a timezone (e.g. 2024-05-01T00:00:00Z); got {value}")
     if end <= start:
         raise InvalidInputError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+    count = math.ceil((end - start) / width)
+    if count > MAX_WINDOWS:
+        raise InvalidInputError(
+            f"{start.isoformat()} to {end.isoformat()} holds {count:,} windows of {width.total_seconds():g} s; at most "
+            f"{MAX_WINDOWS:,} per query: use a longer window or a shorter range"
+        )
+    try:
+        start + count * width  # the last window's nominal end
+    except OverflowError:
+        raise InvalidInputError(
+            f"the last window would end after the largest date there is; end ({end.isoformat()}) must be earlier"
+        ) from None
     return start, end
 
 
@@ -143,6 +157,7 @@ def _check_labels(store: Store, model: str, pos_label: str) -> None:
     if len(labels) == 2 and pos_label not in labels:
         raise InvalidInputError(
             f"pos_label={pos_label!r} is not one of model {model!r}'s labels {labels}; pass pos_label="
+            f"{labels[-1]!r} or {labels[0]!r} (the label that counts as the positive outcome)"
         )
 
 

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -30,7 +29,8 @@ from fairwatch.exceptions import (
     UnknownModelError,
 )
 from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_store, window_metrics
-from fairwatch.server._settings import Settings, match_env_key, parse_api_keys
+from fairwatch.server._security import Authenticator, Principal, add_cors
+from fairwatch.server._settings import Settings
 from fairwatch.server._telemetry import Telemetry
 
 __all__ = ["ROUTER_MODULES", "ServiceContext", "create_app"]
@@ -118,6 +118,35 @@ class HealthResponse(BaseModel):
 
 
 # -- errors ----------------------------------------------------------------------------------------
+class ValidationProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer: ``detail`` says what was wrong (a list of problems for invalid requests)."""
+
+    detail: str | list[ValidationProblem]
+    message: str | None = None
+
+
+#: Error answers any operation may give, documented on every route (feature routers included).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "Malformed request body (not JSON, or not UTF-8)",
+        401: "Missing, invalid or revoked API key",
+        403: "The API key lacks the scope this operation needs",
+        404: "Unknown model (or one the API key is not granted) or resource",
+        413: "Request body too large",
+        422: "Invalid request: the message names the field (and the event's index)",
+        429: "Rate limit of the API key exceeded; see Retry-After",
+        503: "The store is unavailable; nothing was written, retry later",
+    }.items()
+}
+
+
 def _location(loc: Sequence[Any]) -> str:
     parts = [p for p in loc if p != "body"]
     text = ""
@@ -213,9 +242,13 @@ _BODY_MODELS = (PredictionBatch, OutcomeBatch)
 
 
 def _parse(model: type[BatchT], body: bytes) -> BatchT:
-    """The validated batch; errors become the same 422 as FastAPI's own body validation."""
+    """The validated batch; errors become the same 422 as FastAPI's own body validation.
+
+    Strict: JSON values must have the documented types (no ``true`` as a score, no number as a
+    timestamp, whose unit pydantic would otherwise guess from its size).
+    """
     try:
-        return model.model_validate_json(body)
+        return model.model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise _body_error(exc) from None
 
@@ -249,38 +282,8 @@ def _document_bodies(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 # -- auth ------------------------------------------------------------------------------------------
-_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
-
-
-class Authenticator:
-    """Checks ``Authorization: Bearer <key>`` against environment keys and keys in the store."""
-
-    def __init__(self, settings: Settings, store: Store) -> None:
-        self.disabled = settings.auth_disabled
-        self.env_keys = parse_api_keys(settings.api_keys)
-        self.store = store
-
-    def scopes(self, presented: str) -> tuple[str, ...] | None:
-        scopes = match_env_key(self.env_keys, presented)
-        if scopes is None and presented.startswith("fw_"):
-            scopes = self.store.key_scopes(presented)
-        return scopes
-
-    def require(self, scope: str) -> Callable[..., None]:
-        def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-            if self.disabled:
-                return
-            if credentials is None or not credentials.credentials:
-                raise HTTPException(
-                    401, "missing API key: send 'Authorization: Bearer <key>'", headers={"WWW-Authenticate": "Bearer"}
-                )
-            scopes = self.scopes(credentials.credentials)
-            if scopes is None:
-                raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-            if scope not in scopes and "admin" not in scopes:
-                raise HTTPException(403, f"this API key lacks the {scope!r} scope (it has: {', '.join(scopes)})")
-
-        return check
+# API keys, scopes, per-model grants, rate limits and CORS live in ``_security`` (``Authenticator``
+# is re-exported here for ``ServiceContext``).
 
 
 #: Allocations between young-generation collections while the service runs (Python's default: 700).
@@ -327,7 +330,12 @@ class ServiceContext:
 
 
 #: Feature routers mounted by :func:`create_app`, each a module with ``build_router(ctx)``.
-ROUTER_MODULES: tuple[str, ...] = ()
+ROUTER_MODULES: tuple[str, ...] = (
+    "fairwatch.server._dashboard",
+    "fairwatch.server._estimates_api",
+    "fairwatch.server._rules_api",
+    "fairwatch.stream._service",
+)
 
 
 async def _run_hooks(hooks: Sequence[Callable[[], Awaitable[None] | None]]) -> None:
@@ -364,25 +372,33 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         version=__version__,
         summary="Fairness monitoring for deployed models: ingest predictions and outcomes, read windowed metrics.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(FairwatchError, _fairwatch_error)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    add_cors(app, settings)
     app.openapi = _document_bodies(app)  # type: ignore[method-assign]
     app.state.store = active_store
     app.state.telemetry = telemetry
     app.state.context = context
 
-    ingest = [Depends(auth.require("ingest"))]
-    read = [Depends(auth.require("read"))]
+    as_writer = Depends(auth.require("ingest"))
+    as_reader = Depends(auth.require("read"))
+    # routes under /v1/models/{model}: a model the key is not granted is a 404, like an unknown one
+    read_model = [Depends(auth.require_model("read"))]
 
-    def store_batch(kind: str, body: bytes) -> IngestResponse:
+    def store_batch(kind: str, body: bytes, writer: Principal) -> IngestResponse:
         """Validate a raw request body and store it; runs in the threadpool."""
         started = time.perf_counter()
         if kind == "predictions":
-            result = active_store.insert_predictions(_parse(PredictionBatch, body).events)
+            predictions = _parse(PredictionBatch, body).events
+            writer.check_writes(e.model for e in predictions)
+            result = active_store.insert_predictions(predictions)
         else:
-            result = active_store.insert_outcomes(_parse(OutcomeBatch, body).events)
+            outcomes = _parse(OutcomeBatch, body).events
+            writer.check_writes(e.model for e in outcomes)
+            result = active_store.insert_outcomes(outcomes)
         telemetry.ingest_seconds.labels(kind).observe(time.perf_counter() - started)
         telemetry.events.labels(kind, "accepted").inc(result.accepted)
         telemetry.events.labels(kind, "duplicate").inc(result.duplicates)
@@ -391,28 +407,26 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     @app.post(
         "/v1/predictions",
         response_model=IngestResponse,
-        dependencies=ingest,
         tags=["ingest"],
         openapi_extra=_json_body(PredictionBatch),
     )
-    async def post_predictions(request: Request) -> IngestResponse:
+    async def post_predictions(request: Request, writer: Principal = as_writer) -> IngestResponse:
         """Store a batch of predictions (all or nothing); re-sent ids count as duplicates."""
-        return await run_in_threadpool(store_batch, "predictions", await request.body())
+        return await run_in_threadpool(store_batch, "predictions", await request.body(), writer)
 
     @app.post(
         "/v1/outcomes",
         response_model=IngestResponse,
-        dependencies=ingest,
         tags=["ingest"],
         openapi_extra=_json_body(OutcomeBatch),
     )
-    async def post_outcomes(request: Request) -> IngestResponse:
+    async def post_outcomes(request: Request, writer: Principal = as_writer) -> IngestResponse:
         """Store a batch of outcomes (true labels), joined to predictions by ``prediction_id``."""
-        return await run_in_threadpool(store_batch, "outcomes", await request.body())
+        return await run_in_threadpool(store_batch, "outcomes", await request.body(), writer)
 
-    @app.get("/v1/models", response_model=ModelsResponse, dependencies=read, tags=["read"])
-    def get_models() -> ModelsResponse:
-        """Every model with stored predictions."""
+    @app.get("/v1/models", response_model=ModelsResponse, tags=["read"])
+    def get_models(reader: Principal = as_reader) -> ModelsResponse:
+        """Every model with stored predictions (that the API key is granted)."""
         return ModelsResponse(
             models=[
                 ModelOut(
@@ -425,10 +439,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                     last=m.last,
                 )
                 for m in active_store.models()
+                if reader.sees(m.model)
             ]
         )
 
-    @app.get("/v1/models/{model}/metrics", response_model=MetricsResponse, dependencies=read, tags=["read"])
+    @app.get("/v1/models/{model}/metrics", response_model=MetricsResponse, dependencies=read_model, tags=["read"])
     def get_metrics(
         model: str,
         sensitive: Annotated[str, Query(description="Sensitive attribute(s), comma-separated")],
@@ -467,7 +482,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             windows=[WindowOut.model_validate(w) for w in payload],
         )
 
-    @app.get("/v1/models/{model}/drift", response_model=DriftResponse, dependencies=read, tags=["read"])
+    @app.get("/v1/models/{model}/drift", response_model=DriftResponse, dependencies=read_model, tags=["read"])
     def get_drift(
         model: str,
         reference_start: AwareDatetime,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fairwatch.exceptions import InvalidInputError
-from fairwatch.monitor._store import SCOPES
+from fairwatch.monitor._store import SCOPES, check_model_grant
 
-__all__ = ["Settings", "parse_api_keys"]
+__all__ = ["KeyGrant", "Settings", "match_env_key", "parse_api_keys", "parse_key_grants"]
 
 
 def _default_store() -> str:
@@ -28,11 +31,33 @@ class Settings(BaseSettings):
         or ``postgresql://user@host:5432/db``.
     api_keys : str
         Keys from the environment (``FAIRWATCH_API_KEYS``): ``"key1:ingest,key2:read|ingest"``.
+        ``key3:read@credit+loans`` grants a key only the models ``credit`` and ``loans``.
         Keys created with ``fairwatch keys create`` live hashed in the store and work as well.
     auth_disabled : bool
         ``FAIRWATCH_AUTH_DISABLED=1`` opens the API to anyone (local experiments only).
     max_body_bytes : int
         Larger request bodies get 413.
+    rate_limit_per_second : float
+        Requests per second each API key may make on average (``FAIRWATCH_RATE_LIMIT_PER_SECOND``);
+        beyond it the service answers 429 with ``Retry-After``. ``0`` (the default) turns the limit off.
+    rate_limit_burst : int
+        Requests a key may make at once before the average applies (default: twice the rate, at least 1).
+    cors_origins : str
+        Comma-separated origins allowed to call the API from a browser (``FAIRWATCH_CORS_ORIGINS``);
+        empty (the default) sends no CORS headers at all.
+    session_cookie_secure : bool or None
+        ``Secure`` flag of the dashboard's session cookie (``FAIRWATCH_SESSION_COOKIE_SECURE``); by
+        default set when the login request came over HTTPS.
+    session_ttl_seconds : int
+        A dashboard session ends after this long without a request (default 8 hours).
+    evaluation_interval : float
+        Seconds between two passes of the alert-rule scheduler (``FAIRWATCH_EVALUATION_INTERVAL``,
+        default 60); each pass evaluates the windows that closed since the last one and sends due
+        notifications. ``0`` turns the scheduler off (e.g. on all but one replica).
+    notifiers : str
+        Named notifier configurations as a JSON object (``FAIRWATCH_NOTIFIERS``), e.g.
+        ``{"oncall": {"type": "webhook", "url": "https://...", "secret": "..."}}``; rules list the
+        names in ``notify``. ``log`` is always available.
     """
 
     model_config = SettingsConfigDict(env_prefix="FAIRWATCH_", extra="ignore")
@@ -41,30 +66,76 @@ class Settings(BaseSettings):
     api_keys: str = ""
     auth_disabled: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
+    rate_limit_per_second: float = Field(default=0.0, ge=0.0)
+    rate_limit_burst: int = Field(default=0, ge=0)
+    cors_origins: str = ""
+    session_cookie_secure: bool | None = None
+    session_ttl_seconds: int = Field(default=8 * 3600, gt=0)
+    evaluation_interval: float = Field(default=60.0, ge=0.0)
+    notifiers: str = ""
 
 
-def parse_api_keys(text: str) -> list[tuple[str, tuple[str, ...]]]:
-    """``"k1:ingest,k2:read|ingest"`` -> ``[("k1", ("ingest",)), ("k2", ("read", "ingest"))]``."""
-    keys: list[tuple[str, tuple[str, ...]]] = []
+class KeyGrant(NamedTuple):
+    """An environment key: its scopes, and the models it may see (None: every model)."""
+
+    key: str
+    scopes: tuple[str, ...]
+    models: frozenset[str] | None = None
+
+
+def parse_key_grants(text: str) -> list[KeyGrant]:
+    """Parse ``FAIRWATCH_API_KEYS``: ``"k1:ingest,k2:read|ingest,k3:read@credit+loans"``.
+
+    Each entry is ``key:scope`` or ``key:scope|scope``, optionally followed by ``@model+model`` to
+    grant the key only those models.
+
+    Examples
+    --------
+    >>> grant = parse_key_grants("k1:ingest,k2:read@credit+loans")[1]
+    >>> grant.key, grant.scopes, sorted(grant.models or ())
+    ('k2', ('read',), ['credit', 'loans'])
+    """
+    keys: list[KeyGrant] = []
     for entry in filter(None, (part.strip() for part in text.split(","))):
-        key, sep, scopes = entry.rpartition(":")
+        key, sep, grant = entry.rpartition(":")
         if not sep or not key:
             raise InvalidInputError(
                 "FAIRWATCH_API_KEYS entries look like key:scope or key:scope|scope (e.g. "
                 "'k1:ingest,k2:read|admin'); an entry has no scope"
             )
+        scopes, at, model_list = grant.partition("@")
         names = tuple(s.strip() for s in scopes.split("|") if s.strip())
         for scope in names:
             if scope not in SCOPES:
                 raise InvalidInputError(f"FAIRWATCH_API_KEYS: unknown scope {scope!r}; scopes are {', '.join(SCOPES)}")
-        keys.append((key, names))
+        models = None
+        if at:
+            models = frozenset(m.strip() for m in model_list.split("+") if m.strip())
+            try:
+                check_model_grant(names, models)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"FAIRWATCH_API_KEYS: {exc}") from None
+        keys.append(KeyGrant(key, names, models))
     return keys
 
 
-def match_env_key(keys: list[tuple[str, tuple[str, ...]]], presented: str) -> tuple[str, ...] | None:
-    """Scopes of ``presented`` among environment keys (constant-time comparisons)."""
-    found: tuple[str, ...] | None = None
-    for key, scopes in keys:
-        if hmac.compare_digest(key.encode(), presented.encode()):
-            found = scopes
+def parse_api_keys(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """``"k1:ingest,k2:read|ingest"`` -> ``[("k1", ("ingest",)), ("k2", ("read", "ingest"))]``.
+
+    Keys and scopes only; :func:`parse_key_grants` also gives the models each key is limited to.
+    """
+    return [(grant.key, grant.scopes) for grant in parse_key_grants(text)]
+
+
+def match_env_key(keys: Sequence[KeyGrant], presented: str) -> KeyGrant | None:
+    """The environment key equal to ``presented``, or None.
+
+    SHA-256 digests are compared with :func:`hmac.compare_digest`, every key each time: the time taken
+    does not depend on how much of a key matched, nor on its length.
+    """
+    digest = hashlib.sha256(presented.encode("utf-8")).digest()
+    found: KeyGrant | None = None
+    for grant in keys:
+        if hmac.compare_digest(hashlib.sha256(grant.key.encode("utf-8")).digest(), digest):
+            found = grant
     return found

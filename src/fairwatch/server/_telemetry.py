@@ -31,5 +31,12 @@ class Telemetry:
             registry=self.registry,
         )
 
+        self.alerts_firing = Gauge(
+            "fairwatch_alerts_firing",
+            "Alerts currently firing, per model and rule (0 for rules with none)",
+            ["model", "rule"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,0 +1,154 @@
+"""``fairwatch audit-model``: load a saved model, run it on a data file and audit its decisions."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from fairwatch.exceptions import InvalidInputError, MissingDependencyError
+
+__all__ = ["load_model", "register"]
+
+_PICKLES = (".joblib", ".pkl", ".pickle")
+_TORCH = (".pt", ".pth")
+
+
+def load_model(path: Path) -> Any:
+    """Load a model saved with joblib/pickle (``.joblib``, ``.pkl``) or ``torch.save`` (``.pt``).
+
+    Loading a pickle runs code from the file: only load models you trust.
+    """
+    if not path.exists():
+        raise InvalidInputError(f"MODEL {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix in _PICKLES:
+        try:
+            import joblib  # type: ignore[import-untyped]
+        except ImportError:
+            raise MissingDependencyError(
+                "loading a .joblib model needs joblib: pip install 'fairwatch[mitigation]'"
+            ) from None
+        try:
+            return joblib.load(path)
+        except Exception as exc:  # any unpickling failure means a bad MODEL file
+            raise InvalidInputError(
+                f"cannot load MODEL {str(path)!r}: {type(exc).__name__}: {exc}. Save it with joblib.dump(model, path) "
+                f"in an environment with the same libraries"
+            ) from None
+    if suffix in _TORCH:
+        from fairwatch._audit_model import require_torch
+
+        torch = require_torch("loading a .pt model")
+        try:
+            model = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc:
+            raise InvalidInputError(f"cannot load MODEL {str(path)!r} with torch.load: {exc}") from None
+        if not isinstance(model, torch.nn.Module):
+            raise InvalidInputError(
+                f"MODEL {str(path)!r} holds a {type(model).__name__}, not a torch.nn.Module; save the whole module "
+                f"with torch.save(module, path), not its state_dict"
+            )
+        return model
+    raise InvalidInputError(
+        f"MODEL {str(path)!r} must be a .joblib/.pkl file (joblib.dump) or a .pt/.pth file (torch.save); "
+        f"got {suffix or 'no suffix'}"
+    )
+
+
+def _features(frame: Any, model: Any, label: str, drop: list[str]) -> Any:
+    """The columns the model reads: its ``feature_names_in_`` when it has them, else all but label and drop."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        missing = [str(n) for n in names if n not in frame.columns]
+        if missing:
+            raise InvalidInputError(
+                f"the model was fitted on columns that DATA lacks: {', '.join(missing[:10])}; give a file with them"
+            )
+        return frame[[str(n) for n in names]]
+    unknown = [c for c in drop if c not in frame.columns]
+    if unknown:
+        raise InvalidInputError(f"--drop column {unknown[0]!r} is not in DATA; columns: {', '.join(frame.columns)}")
+    return frame.drop(columns=[label, *drop])
+
+
+def audit_model_command(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A .joblib/.pkl model, or a .pt torch module.")],
+    data: Annotated[Path, typer.Argument(metavar="DATA", help="CSV or Parquet file with features, labels, groups.")],
+    label: Annotated[str, typer.Option("--label", help="Column with the true labels.")],
+    sensitive: Annotated[list[str], typer.Option("--sensitive", help="Sensitive column(s), comma-separated.")],
+    threshold: Annotated[
+        Optional[float],
+        typer.Option("--threshold", help="Positive when the score is at least this (default: predict)."),
+    ] = None,
+    drop: Annotated[
+        Optional[list[str]],
+        typer.Option("--drop", help="Columns the model must not see (when it has no feature_names_in_)."),
+    ] = None,
+    metrics: Annotated[Optional[list[str]], typer.Option("--metrics", help="Metrics, comma-separated.")] = None,
+    ci: Annotated[Optional[float], typer.Option("--ci", help="Confidence level, e.g. 0.95.")] = None,
+    min_group_size: Annotated[
+        Optional[int], typer.Option("--min-group-size", help="Suppress groups with fewer rows.")
+    ] = None,
+    pos_label: Annotated[Optional[str], typer.Option("--pos-label", help="The positive label.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per model call.")] = 65_536,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
+    check: Annotated[Optional[list[str]], typer.Option("--check", help="Policy that must hold (reported).")] = None,
+    fail_if: Annotated[
+        Optional[list[str]],
+        typer.Option("--fail-if", help="Exit 1 when this condition holds, e.g. 'demographic_parity_ratio < 0.8'."),
+    ] = None,
+) -> None:
+    """Run a saved MODEL on DATA and audit its decisions (and scores) across groups."""
+    from fairwatch._audit_model import audit_model
+    from fairwatch._checks import parse_check
+    from fairwatch.cli import _emit, _pos_label, _split, read_table
+
+    if output_format not in ("table", "json", "csv"):
+        raise InvalidInputError(f"--format must be table, json or csv; got {output_format!r}")
+    for expression in [*(check or []), *(fail_if or [])]:
+        parse_check(expression)
+    model = load_model(model_path)
+    table = read_table(data)
+    if label not in table.column_names:
+        raise InvalidInputError(f"--label column {label!r} is not in DATA; columns: {', '.join(table.column_names)}")
+    groups = _split(sensitive)
+    for column in groups:
+        if column not in table.column_names:
+            raise InvalidInputError(
+                f"--sensitive column {column!r} is not in DATA; columns: {', '.join(table.column_names)}"
+            )
+    frame = table.to_pandas()
+    features = _features(frame, model, label, _split(drop))
+    err = Console(stderr=True)
+    status = err.status(f"Running {model_path.name} on {len(frame)} rows…") if err.is_terminal else nullcontext()
+    with status:
+        result = audit_model(
+            model,
+            features,
+            frame[label].to_numpy(),
+            sensitive_features={c: frame[c].to_numpy() for c in groups},
+            threshold=threshold,
+            pos_label=_pos_label(table, label, pos_label),
+            batch_size=batch_size,
+            metrics=_split(metrics) or None,
+            ci=ci,
+            min_group_size=min_group_size,
+        )
+    checks = result.check(*check) if check else []
+    gates = result.check(*fail_if) if fail_if else []
+    if output_format == "table" and output is None:
+        info = result.model_info
+        err.print(f"model {info['model']}, decision {info['decision']}", highlight=False)
+    _emit(result, output_format, output, checks, gates)
+    if any(g.passed for g in gates):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``audit-model`` to the main app."""
+    app.command("audit-model")(audit_model_command)

@@ -1,0 +1,15 @@
+"""Probes: ask a model direct questions about how it treats people.
+
+* :func:`counterfactual_flip`: set each row's sensitive attribute (and optionally its proxies)
+  to every other value and count the decisions that change, per pair of groups, with intervals;
+* :func:`what_if`: change features of one row and compare prediction, score and (with a
+  post-processor) the group's thresholds before and after.
+
+Results have ``title``, ``description``, ``to_frame()`` (pandas) and ``to_dict()`` (JSON-safe),
+so reports render them as sections and the service returns them as JSON.
+"""
+
+from fairwatch.probes._counterfactual import CounterfactualFlipResult, counterfactual_flip
+from fairwatch.probes._what_if import WhatIfResult, what_if
+
+__all__ = ["CounterfactualFlipResult", "WhatIfResult", "counterfactual_flip", "what_if"]

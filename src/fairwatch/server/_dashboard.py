@@ -1,0 +1,426 @@
+"""The dashboard served at ``/``: hand-written static assets and cookie-session JSON endpoints.
+
+The page (``static/``: HTML, CSS and vanilla JavaScript drawing its charts as SVG) ships inside the
+wheel and loads nothing from elsewhere; a strict Content-Security-Policy forbids it to. Operators log
+in with an API key of scope ``read`` (or ``admin``): the key is checked like a bearer key, and the
+browser gets an opaque random session cookie (HttpOnly, SameSite=Strict). The key stays in the
+server's memory and is checked again on every request, so revoking it ends its sessions. The JSON
+endpoints under ``/dashboard/api`` call the same service functions as the public API
+(:func:`~fairwatch.monitor.window_metrics`, :func:`~fairwatch.monitor.drift`, ``store.models()``).
+They are an internal interface of the page and are left out of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import AwareDatetime, BaseModel, Field
+
+from fairwatch.monitor import ModelInfo, Store, drift, parse_duration, window_metrics
+from fairwatch.server._app import ServiceContext
+from fairwatch.server._security import Principal, unknown_model
+
+__all__ = ["ASSETS", "CONTENT_SECURITY_POLICY", "SESSION_COOKIE", "SessionStore", "build_router"]
+
+#: The files of the page, each with the content type it is served with.
+ASSETS: dict[str, str] = {
+    "index.html": "text/html; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
+
+#: Everything comes from this origin; no inline script or style, no frames, no plugins.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+SESSION_COOKIE = "fairwatch_session"
+
+#: Confidence level of the intervals drawn as bands.
+DASHBOARD_CI = 0.95
+#: ``window=auto`` takes the shortest of these giving at most ``AUTO_WINDOW_COUNT`` windows.
+AUTO_WINDOWS = ("15m", "1h", "6h", "1d", "1w")
+AUTO_WINDOW_COUNT = 48
+#: At most this many (latest) windows are computed for one chart.
+MAX_WINDOWS = 500
+#: Open sessions kept at most; the least recently used go first.
+MAX_SESSIONS = 10_000
+
+
+# -- sessions --------------------------------------------------------------------------------------
+@dataclass
+class _Session:
+    key: str
+    last_seen: float
+
+
+class SessionStore:
+    """Server-side sessions: an opaque random token maps to the API key it was opened with.
+
+    Sessions end after ``ttl`` seconds without use, on logout, and when the process stops (they live
+    in memory: one ``fairwatch serve`` process holds them).
+
+    Examples
+    --------
+    >>> sessions = SessionStore(ttl=60.0)
+    >>> token = sessions.open("my-read-key")
+    >>> sessions.key(token)
+    'my-read-key'
+    >>> sessions.close(token)
+    >>> sessions.key(token) is None
+    True
+    """
+
+    def __init__(self, ttl: float, *, clock: Callable[[], float] = time.monotonic, limit: int = MAX_SESSIONS) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self.limit = limit
+        self._sessions: dict[str, _Session] = {}
+        self._lock = threading.Lock()
+
+    def open(self, key: str) -> str:
+        """A new session for ``key``; returns its token (256 random bits)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self._lock:
+            self._prune(now)
+            while len(self._sessions) >= self.limit:
+                del self._sessions[next(iter(self._sessions))]
+            self._sessions[token] = _Session(key, now)
+        return token
+
+    def key(self, token: str) -> str | None:
+        """The API key of a live session (and the session is marked as used), or None."""
+        now = self.clock()
+        with self._lock:
+            session = self._sessions.get(token)
+            if session is None:
+                return None
+            if now - session.last_seen > self.ttl:
+                del self._sessions[token]
+                return None
+            session.last_seen = now
+            # keep the dict in least-recently-used order for eviction
+            self._sessions[token] = self._sessions.pop(token)
+            return session.key
+
+    def close(self, token: str) -> None:
+        with self._lock:
+            self._sessions.pop(token, None)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def _prune(self, now: float) -> None:
+        for token in [t for t, s in self._sessions.items() if now - s.last_seen > self.ttl]:
+            del self._sessions[token]
+
+
+# -- static assets ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Asset:
+    body: bytes
+    media_type: str
+    etag: str
+
+
+def _load_assets() -> dict[str, _Asset]:
+    folder = resources.files("fairwatch.server").joinpath("static")
+    assets = {}
+    for name, media_type in ASSETS.items():
+        body = folder.joinpath(name).read_bytes()
+        assets[name] = _Asset(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+    return assets
+
+
+def _asset_response(asset: _Asset, request: Request) -> Response:
+    headers = {**SECURITY_HEADERS, "ETag": asset.etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == asset.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
+# -- request bodies and payload helpers ------------------------------------------------------------
+class LoginRequest(BaseModel):
+    api_key: str = Field(min_length=1, max_length=1024)
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _model_info(store: Store, model: str, viewer: Principal) -> ModelInfo:
+    """The model, if it has predictions and the viewer's key is granted it (else the same 404)."""
+    if viewer.sees(model):
+        for info in store.models():
+            if info.model == model:
+                return info
+    raise unknown_model(model)
+
+
+def choose_window(span: timedelta) -> str:
+    """The shortest of :data:`AUTO_WINDOWS` that cuts ``span`` into at most 48 windows.
+
+    Examples
+    --------
+    >>> from datetime import timedelta
+    >>> choose_window(timedelta(hours=20)), choose_window(timedelta(days=4)), choose_window(timedelta(days=400))
+    ('1h', '6h', '1w')
+    """
+    for window in AUTO_WINDOWS:
+        if span / parse_duration(window) <= AUTO_WINDOW_COUNT:
+            return window
+    return AUTO_WINDOWS[-1]
+
+
+def _latest_start(first: datetime, last: datetime, width: timedelta) -> datetime | None:
+    """Start of the earliest window shown when the history holds more than :data:`MAX_WINDOWS`."""
+    seconds = int(width.total_seconds())
+    aligned_first = math.floor(first.timestamp() / seconds) * seconds
+    aligned_last = math.floor(last.timestamp() / seconds) * seconds
+    if (aligned_last - aligned_first) // seconds + 1 <= MAX_WINDOWS:
+        return None
+    return datetime.fromtimestamp(aligned_last - (MAX_WINDOWS - 1) * seconds, tz=timezone.utc)
+
+
+def _as_dict(record: Any) -> Any:
+    """A rule or alert record as JSON-ready data (``to_dict()``, a mapping or a dataclass)."""
+    if hasattr(record, "to_dict"):
+        return jsonable_encoder(record.to_dict())
+    if isinstance(record, Mapping):
+        return jsonable_encoder(dict(record))
+    if is_dataclass(record) and not isinstance(record, type):
+        return jsonable_encoder(asdict(record))
+    return jsonable_encoder(record)
+
+
+def _records(store: Store, method: str, model: str) -> list[Any] | None:
+    """Rules or alerts of ``model`` when the store keeps them (``store.list_rules`` /
+    ``store.list_alerts``); None when it has no such feature."""
+    listing = getattr(store, method, None)
+    if listing is None:
+        return None
+    try:
+        takes_model = "model" in inspect.signature(listing).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_model = False
+    records = [_as_dict(r) for r in (listing(model=model) if takes_model else listing())]
+    if not takes_model:
+        records = [r for r in records if not isinstance(r, dict) or r.get("model") in (None, model)]
+    return records
+
+
+def _same_origin(request: Request) -> bool:
+    """False for a request another site's page made (defence in depth beside SameSite=Strict).
+
+    Browsers say where a request comes from in ``Sec-Fetch-Site``; unlike ``Origin`` against
+    ``Host`` this holds behind a reverse proxy that rewrites ``Host``. Clients that are not browsers
+    send no such header and pass.
+    """
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+# -- the router ------------------------------------------------------------------------------------
+def build_router(ctx: ServiceContext) -> APIRouter:
+    """Routes of the dashboard: ``/``, ``/dashboard/static/*`` and ``/dashboard/api/*``."""
+    settings = ctx.settings
+    store = ctx.store
+    sessions = SessionStore(float(settings.session_ttl_seconds))
+    assets = _load_assets()
+    router = APIRouter(include_in_schema=False)
+
+    def secure_headers(response: Response) -> None:
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Cache-Control"] = "no-store"
+
+    def authenticate(key: str) -> Principal:
+        """The key checked as a bearer key of scope ``read`` would be: 401, 403 or 429 when it fails."""
+        return ctx.auth.authenticate(HTTPAuthorizationCredentials(scheme="Bearer", credentials=key), "read")
+
+    def current_viewer(request: Request) -> Principal:
+        """The caller behind the session cookie, its key checked again (revoked: the session ends)."""
+        if settings.auth_disabled:
+            return authenticate("")
+        token = request.cookies.get(SESSION_COOKIE, "")
+        key = sessions.key(token) if token else None
+        if key is None:
+            raise HTTPException(401, "not logged in: log in with an API key of scope 'read'")
+        try:
+            return authenticate(key)
+        except HTTPException as exc:
+            if exc.status_code in (401, 403):
+                sessions.close(token)
+                raise HTTPException(exc.status_code, f"session ended: {exc.detail}; log in again") from None
+            raise
+
+    api = "/dashboard/api"
+    no_store = [Depends(secure_headers)]
+    as_viewer = Depends(current_viewer)
+
+    @router.get("/")
+    def index(request: Request) -> Response:
+        return _asset_response(assets["index.html"], request)
+
+    @router.get("/dashboard/static/{name}")
+    def static(name: str, request: Request) -> Response:
+        asset = assets.get(name)
+        if asset is None:
+            raise HTTPException(404, f"no dashboard asset named {name!r}")
+        return _asset_response(asset, request)
+
+    @router.get(f"{api}/session", dependencies=no_store)
+    def get_session(request: Request) -> dict[str, Any]:
+        """Whether the page may show data (always 200: the page asks before it knows)."""
+        if settings.auth_disabled:
+            return {"authenticated": True, "auth_disabled": True, "scopes": []}
+        try:
+            viewer = current_viewer(request)
+        except HTTPException as exc:
+            if exc.status_code == 429:
+                raise
+            return {"authenticated": False, "auth_disabled": False, "scopes": []}
+        return {"authenticated": True, "auth_disabled": False, "scopes": list(viewer.scopes)}
+
+    @router.post(f"{api}/login", dependencies=no_store)
+    def login(body: LoginRequest, request: Request, response: Response) -> dict[str, Any]:
+        if not _same_origin(request):
+            raise HTTPException(403, "cross-origin login refused")
+        if settings.auth_disabled:
+            return {"authenticated": True, "auth_disabled": True, "scopes": []}
+        key = body.api_key.strip()
+        viewer = authenticate(key)
+        previous = request.cookies.get(SESSION_COOKIE)
+        if previous:
+            sessions.close(previous)
+        secure = settings.session_cookie_secure
+        response.set_cookie(
+            SESSION_COOKIE,
+            sessions.open(key),
+            httponly=True,
+            samesite="strict",
+            path="/",
+            secure=request.url.scheme == "https" if secure is None else secure,
+        )
+        return {"authenticated": True, "auth_disabled": False, "scopes": list(viewer.scopes)}
+
+    @router.post(f"{api}/logout", dependencies=no_store)
+    def logout(request: Request, response: Response) -> dict[str, Any]:
+        if not _same_origin(request):
+            raise HTTPException(403, "cross-origin logout refused")
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            sessions.close(token)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+        return {"authenticated": False}
+
+    @router.get(f"{api}/models", dependencies=no_store)
+    def models(viewer: Principal = as_viewer) -> dict[str, Any]:
+        listed = [
+            {
+                "model": m.model,
+                "versions": m.versions,
+                "predictions": m.predictions,
+                "labelled": m.labelled,
+                "label_coverage": m.labelled / m.predictions if m.predictions else None,
+                "first": m.first,
+                "last": m.last,
+            }
+            for m in store.models()
+            if viewer.sees(m.model)
+        ]
+        return {"models": listed, "sensitive": store.sensitive_attributes()}
+
+    @router.get(f"{api}/models/{{model}}/metrics", dependencies=no_store)
+    def metrics(
+        model: str,
+        viewer: Principal = as_viewer,
+        sensitive: str | None = None,
+        window: Annotated[str, Query(max_length=16)] = "auto",
+        model_version: str | None = None,
+    ) -> dict[str, Any]:
+        info = _model_info(store, model, viewer)
+        attributes = _split(sensitive) or store.sensitive_attributes()[:1]
+        first, last = info.first, info.last
+        assert first is not None and last is not None  # a listed model has predictions
+        chosen = choose_window(last - first) if window == "auto" else window
+        start = _latest_start(first, last, parse_duration(chosen))
+        windows = window_metrics(
+            store,
+            model,
+            sensitive=attributes,
+            window=chosen,
+            start=start,
+            end=None if start is None else last + timedelta(microseconds=1),
+            ci=DASHBOARD_CI,
+            model_version=model_version,
+        )
+        return {
+            "model": model,
+            "sensitive": attributes,
+            "window": chosen,
+            "ci": DASHBOARD_CI,
+            "truncated": start is not None,
+            "metrics": list(windows[0].metric_names) if windows else [],
+            "windows": [w.to_dict() for w in windows],
+        }
+
+    @router.get(f"{api}/models/{{model}}/drift", dependencies=no_store)
+    def model_drift(
+        model: str,
+        viewer: Principal = as_viewer,
+        sensitive: str | None = None,
+        model_version: str | None = None,
+        reference_start: AwareDatetime | None = None,
+        reference_end: AwareDatetime | None = None,
+        start: AwareDatetime | None = None,
+        end: AwareDatetime | None = None,
+    ) -> dict[str, Any]:
+        info = _model_info(store, model, viewer)
+        assert info.first is not None and info.last is not None
+        stop = info.last + timedelta(microseconds=1)
+        middle = info.first + (stop - info.first) / 2
+        reference = (reference_start or info.first, reference_end or middle)
+        current = (start or middle, end or stop)
+        results = drift(
+            store,
+            model,
+            reference_start=reference[0],
+            reference_end=reference[1],
+            start=current[0],
+            end=current[1],
+            sensitive=_split(sensitive),
+            model_version=model_version,
+        )
+        return {
+            "model": model,
+            "reference": {"start": reference[0], "end": reference[1]},
+            "current": {"start": current[0], "end": current[1]},
+            "features": [r.to_dict() for r in results],
+        }
+
+    @router.get(f"{api}/models/{{model}}/alerts", dependencies=no_store)
+    def alerts(model: str, viewer: Principal = as_viewer) -> dict[str, Any]:
+        _model_info(store, model, viewer)
+        return {"rules": _records(store, "list_rules", model), "alerts": _records(store, "list_alerts", model)}
+
+    return router

@@ -1,0 +1,88 @@
+"""``GET /v1/models/{model}/estimates``: label-free fairness estimates per window (thin route)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel
+
+__all__ = ["build_router"]
+
+
+class EstimatesResponse(BaseModel):
+    model: str
+    sensitive: list[str]
+    window: str
+    estimated: bool
+    uncertainty: str
+    rule: str
+    reference: dict[str, Any]
+    windows: list[dict[str, Any]]
+
+
+RULE = (
+    "per window and group: realised counts of the labelled predictions plus expected counts of the unlabelled "
+    "ones; 'estimated' is false once every prediction has its label (then the values are the realised ones)"
+)
+
+
+def build_router(ctx: Any) -> APIRouter:
+    from fairwatch.monitor._estimate import UNCERTAINTY_METHOD, estimate_windows
+
+    router = APIRouter()
+
+    @router.get(
+        "/v1/models/{model}/estimates",
+        response_model=EstimatesResponse,
+        dependencies=[Depends(ctx.auth.require_model("read"))],
+        tags=["read"],
+    )
+    def get_estimates(
+        model: str,
+        sensitive: Annotated[str, Query(description="Sensitive attribute(s), comma-separated")],
+        reference_start: Annotated[AwareDatetime, Query(description="Start of a labelled reference period")],
+        reference_end: Annotated[AwareDatetime, Query(description="End of the reference period")],
+        window: Annotated[str, Query(description="Window length: 15m, 1h, 2d, 1w")] = "1d",
+        start: AwareDatetime | None = None,
+        end: AwareDatetime | None = None,
+        ci: Annotated[float, Query(gt=0, lt=1)] = 0.95,
+        method: Annotated[str, Query(description="auto, identity, isotonic or platt")] = "auto",
+        min_group_size: Annotated[int, Query(ge=0)] = 30,
+        min_reference_rows: Annotated[int, Query(ge=20)] = 200,
+        max_ece: Annotated[float, Query(gt=0, le=1)] = 0.05,
+        model_version: str | None = None,
+        pos_label: str = "1",
+    ) -> EstimatesResponse:
+        """Estimated TPR, FPR, precision, accuracy and disparities before labels arrive (marked ``estimated``)."""
+        names = [s.strip() for s in sensitive.split(",") if s.strip()]
+        calibration, windows = estimate_windows(
+            ctx.store,
+            model,
+            sensitive=names,
+            reference_start=reference_start,
+            reference_end=reference_end,
+            window=window,
+            start=start,
+            end=end,
+            ci=ci,
+            method=method,  # type: ignore[arg-type]
+            min_group_size=min_group_size,
+            min_reference_rows=min_reference_rows,
+            max_ece=max_ece,
+            model_version=model_version,
+            pos_label=pos_label,
+        )
+        payload = [w.to_dict() for w in windows]
+        return EstimatesResponse(
+            model=model,
+            sensitive=names,
+            window=window,
+            estimated=any(w["estimated"] for w in payload),
+            uncertainty=UNCERTAINTY_METHOD,
+            rule=RULE,
+            reference=calibration.to_dict(),
+            windows=payload,
+        )
+
+    return router

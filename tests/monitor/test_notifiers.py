@@ -1,0 +1,284 @@
+"""Notifiers against local receivers: an HTTP server thread and an aiosmtpd SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fairwatch.exceptions import InvalidInputError, NotificationError
+from fairwatch.monitor import Store
+from fairwatch.monitor._alerts import RuleRecord, apply_evaluations
+from fairwatch.monitor._notifiers import (
+    CommandNotifier,
+    EmailNotifier,
+    LogNotifier,
+    SlackNotifier,
+    WebhookNotifier,
+    deliver_due,
+    parse_notifiers,
+    send_notification,
+    sign,
+)
+from fairwatch.monitor._rules import evaluate_rule
+
+from .test_rules import DAY, REAL_GAP, T0, dp_rule, store_days
+
+PAYLOAD: dict[str, Any] = {
+    "event": "firing",
+    "alert": {"id": "a1", "rule": "dp gap", "model": "credit"},
+    "rule": {"op": ">", "threshold": 0.05},
+    "evidence": {
+        "statistic": "|selection_rate difference|",
+        "metric": "selection_rate",
+        "value": 0.4,
+        "lo": 0.33,
+        "hi": 0.46,
+        "groups": [{"sex": "F"}, {"sex": "M"}],
+        "n": [400, 400],
+        "reason": "clears the threshold",
+    },
+}
+
+
+class Receiver:
+    """A local HTTP endpoint answering with the given statuses in turn (then 200)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.statuses = list(statuses or [])
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append((dict(self.headers.items()), body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_webhook_is_signed_and_carries_the_evidence(receiver: Receiver) -> None:
+    config = WebhookNotifier(url=receiver.url, secret="s3cret", backoff=0)
+    send_notification(config, PAYLOAD, "key-1")
+    ((headers, body),) = receiver.requests
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers["X-Fairwatch-Signature"] == expected == sign("s3cret", body)
+    assert headers["Idempotency-Key"] == "key-1" and headers["X-Fairwatch-Event"] == "firing"
+    sent = json.loads(body)
+    assert sent["idempotency_key"] == "key-1"
+    assert sent["evidence"]["n"] == [400, 400] and sent["evidence"]["lo"] == 0.33
+
+
+def test_webhook_retries_5xx_with_the_same_key() -> None:
+    receiver = Receiver([503, 502])
+    try:
+        send_notification(WebhookNotifier(url=receiver.url, backoff=0, max_attempts=3), PAYLOAD, "key-2")
+    finally:
+        receiver.close()
+    assert len(receiver.requests) == 3
+    assert {h["Idempotency-Key"] for h, _ in receiver.requests} == {"key-2"}
+
+
+def test_webhook_gives_up_with_a_retryable_error() -> None:
+    receiver = Receiver([500, 500])
+    try:
+        with pytest.raises(
+            NotificationError, match="did not accept the notification after 2 attempt\\(s\\): HTTP 500"
+        ) as info:
+            send_notification(WebhookNotifier(url=receiver.url, backoff=0, max_attempts=2), PAYLOAD, "k")
+    finally:
+        receiver.close()
+    assert info.value.retryable
+
+
+def test_webhook_4xx_is_not_retried() -> None:
+    receiver = Receiver([403])
+    try:
+        with pytest.raises(NotificationError, match="refused the notification \\(HTTP 403\\)") as info:
+            send_notification(WebhookNotifier(url=receiver.url, backoff=0), PAYLOAD, "k")
+    finally:
+        receiver.close()
+    assert not info.value.retryable and len(receiver.requests) == 1
+
+
+def test_webhook_connection_refused_is_retryable() -> None:
+    config = WebhookNotifier(url=f"http://127.0.0.1:{free_port()}/hook", backoff=0, max_attempts=2, timeout=2)
+    with pytest.raises(NotificationError, match="ConnectError") as info:
+        send_notification(config, PAYLOAD, "k")
+    assert info.value.retryable
+
+
+def test_slack_message(receiver: Receiver) -> None:
+    send_notification(SlackNotifier(url=receiver.url), PAYLOAD, "k")
+    message = json.loads(receiver.requests[0][1])
+    assert message["text"].startswith("[fairwatch] FIRING: rule 'dp gap' on model 'credit'")
+    assert "sex=F vs sex=M" in message["text"]
+    assert [b["type"] for b in message["blocks"]] == ["section", "context"]
+
+
+def test_email_over_smtp() -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    received: list[Any] = []
+
+    class Collect(Sink):
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received.append(envelope)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = EmailNotifier(host="127.0.0.1", port=port, sender="fw@example.org", recipients=["ops@example.org"])
+        send_notification(config, PAYLOAD, "key-3")
+    finally:
+        controller.stop()
+    (envelope,) = received
+    assert envelope.rcpt_tos == ["ops@example.org"]
+    text = envelope.content.decode()
+    assert "Subject: [fairwatch] FIRING: rule 'dp gap'" in text
+    assert "X-Fairwatch-Idempotency-Key: key-3" in text and "clears the threshold" in text
+
+
+def test_email_to_a_closed_port_is_retryable() -> None:
+    config = EmailNotifier(host="127.0.0.1", port=free_port(), sender="a@b.c", recipients=["d@e.f"], timeout=2)
+    with pytest.raises(NotificationError, match=r"SMTP delivery via 127\.0\.0\.1") as info:
+        send_notification(config, PAYLOAD, "k")
+    assert info.value.retryable
+
+
+def test_log_notifier_keeps_group_values_out_of_logs(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="fairwatch.alerts"):
+        send_notification(LogNotifier(), PAYLOAD, "k")
+    (line,) = caplog.messages
+    assert "FIRING: rule 'dp gap' on model 'credit'" in line and "2 group(s) of sex" in line
+    assert "sex=F" not in line and "'F'" not in line
+
+
+def test_command_hook_gets_the_alert_on_stdin(tmp_path: Path) -> None:
+    out = tmp_path / "hook.json"
+    script = f"import sys, os; open({str(out)!r}, 'w').write(os.environ['FAIRWATCH_EVENT'] + sys.stdin.read())"
+    send_notification(CommandNotifier(argv=[sys.executable, "-c", script]), PAYLOAD, "key-4")
+    text = out.read_text()
+    assert text.startswith("firing")
+    received = json.loads(text[len("firing") :])
+    assert received["evidence"]["groups"] == [{"sex": "F"}, {"sex": "M"}] and received["idempotency_key"] == "key-4"
+
+
+def test_command_hook_does_not_inherit_the_service_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAIRWATCH_API_KEYS", "secret-key:admin")
+    out = tmp_path / "env.json"
+    script = f"import json, os; open({str(out)!r}, 'w').write(json.dumps(dict(os.environ)))"
+    hook = CommandNotifier(argv=[sys.executable, "-c", script], env={"RETRAIN_QUEUE": "gpu"})
+    send_notification(hook, PAYLOAD, "k")
+    env = json.loads(out.read_text())
+    assert "FAIRWATCH_API_KEYS" not in env and env["RETRAIN_QUEUE"] == "gpu" and env["FAIRWATCH_EVENT"] == "firing"
+
+
+def test_command_hook_failures() -> None:
+    failing = CommandNotifier(argv=[sys.executable, "-c", "import sys; sys.stderr.write('no GPU'); sys.exit(3)"])
+    with pytest.raises(NotificationError, match="exited with status 3: no GPU"):
+        send_notification(failing, PAYLOAD, "k")
+    slow = CommandNotifier(argv=[sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.3)
+    with pytest.raises(NotificationError, match=r"did not finish within 0\.3 s"):
+        send_notification(slow, PAYLOAD, "k")
+    with pytest.raises(NotificationError, match="could not start") as info:
+        send_notification(CommandNotifier(argv=["/nonexistent/retrain"]), PAYLOAD, "k")
+    assert not info.value.retryable
+
+
+def test_parse_notifiers() -> None:
+    parsed = parse_notifiers(
+        '{"oncall": {"type": "webhook", "url": "https://hooks.example/x", "secret": "s"},'
+        ' "retrain": {"type": "command", "argv": ["retrain.sh"]}}'
+    )
+    assert sorted(parsed) == ["log", "oncall", "retrain"]
+    assert parsed["retrain"].events == ["firing"] and parsed["oncall"].events == ["firing", "resolved"]
+    with pytest.raises(InvalidInputError, match="must be a JSON object of named notifiers"):
+        parse_notifiers("{oops")
+    with pytest.raises(InvalidInputError, match=r"oncall\.webhook\.url: String should match pattern"):
+        parse_notifiers('{"oncall": {"type": "webhook", "url": "ftp://x"}}')
+    with pytest.raises(InvalidInputError, match="types: webhook, slack, email, log, command"):
+        parse_notifiers('{"x": {"type": "pager"}}')
+
+
+def test_failed_notifications_are_kept_and_retried(store: Store) -> None:
+    store_days(store, [REAL_GAP])
+    rule = dp_rule(notify=["hook", "retrain"])
+    record = RuleRecord("r1", rule.name, rule.model, rule.kind, rule.model_dump(mode="json"), T0, T0)
+    store.insert_rule(record)
+    (opened,) = apply_evaluations(store, record, evaluate_rule(store, rule, T0, T0 + DAY), T0 + DAY)
+    down = Receiver([500, 500])
+    notifiers: dict[str, Any] = {
+        "hook": WebhookNotifier(url=down.url, backoff=0, max_attempts=2),
+        "retrain": CommandNotifier(argv=[sys.executable, "-c", "import sys; sys.stdin.read()"]),
+    }
+    now = T0 + DAY
+    try:
+        report = deliver_due(store, notifiers, now)
+        assert (report.sent, report.retrying) == (1, 1)
+        hook = next(d for d in store.list_deliveries(opened.alert.alert_id) if d.notifier == "hook")
+        assert hook.status == "pending" and hook.attempts == 1 and "HTTP 500" in (hook.last_error or "")
+        assert hook.next_attempt == now + dt.timedelta(seconds=30)
+        assert deliver_due(store, notifiers, now).sent == 0  # not due yet
+        report = deliver_due(store, notifiers, now + dt.timedelta(minutes=1))  # the receiver is back
+        assert report.sent == 1
+    finally:
+        down.close()
+    deliveries = {d.notifier: d for d in store.list_deliveries(opened.alert.alert_id)}
+    assert {k: (d.status, d.attempts) for k, d in deliveries.items()} == {"hook": ("sent", 2), "retrain": ("sent", 1)}
+    assert len(down.requests) == 3 and len({h["Idempotency-Key"] for h, _ in down.requests}) == 1
+    assert store.list_alerts(state="firing")[0].alert_id == opened.alert.alert_id
+
+
+def test_unconfigured_notifier_fails_without_losing_the_alert(store: Store) -> None:
+    store_days(store, [REAL_GAP])
+    rule = dp_rule(notify=["gone"])
+    record = RuleRecord("r1", rule.name, rule.model, rule.kind, rule.model_dump(mode="json"), T0, T0)
+    store.insert_rule(record)
+    apply_evaluations(store, record, evaluate_rule(store, rule, T0, T0 + DAY), T0 + DAY)
+    report = deliver_due(store, {"log": LogNotifier()}, T0 + DAY)
+    assert report.failed == 1
+    (alert,) = store.list_alerts()
+    (delivery,) = store.list_deliveries(alert.alert_id)
+    assert delivery.status == "failed" and "notifier 'gone' is not configured" in (delivery.last_error or "")
