@@ -11,11 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fairwatch.monitor import Store, drift, open_store, window_metrics
+from fairwatch.monitor._estimate import estimate_windows
 from fairwatch.server import Settings, create_app
 from fairwatch.server import _dashboard as dashboard
 from fairwatch.server._dashboard import ASSETS, CONTENT_SECURITY_POLICY, SESSION_COOKIE, SessionStore
 
-from .dashboard_seed import seed_store
+from .dashboard_seed import LABELS_UNTIL, seed_store
+from .events import T0
 
 ENV_KEYS = "env-read:read,env-ingest:ingest,env-admin:admin,env-credit:read@credit"
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # an XML namespace name: an identifier, never fetched
@@ -280,6 +282,15 @@ def test_metrics_show_only_the_latest_windows_of_a_long_history(
         ("/dashboard/api/models/credit/metrics", {"sensitive": "religion"}, 422, "unknown sensitive attribute"),
         ("/dashboard/api/models/nope/drift", {}, 404, "unknown model 'nope'"),
         ("/dashboard/api/models/nope/alerts", {}, 404, "unknown model 'nope'"),
+        ("/dashboard/api/models/nope/estimates", {}, 404, "unknown model 'nope'"),
+        ("/dashboard/api/models/credit/estimates", {"sensitive": "religion"}, 422, "unknown sensitive attribute"),
+        ("/dashboard/api/models/credit/estimates", {"window": "often"}, 422, "window must be a positive duration"),
+        (
+            "/dashboard/api/models/credit/estimates",
+            {"reference_start": "2024-05-01T00:00:00Z"},
+            422,
+            "give both reference_start and reference_end, or neither",
+        ),
     ],
 )
 def test_bad_requests_say_what_is_wrong(
@@ -373,6 +384,146 @@ def test_a_key_limited_to_some_models_sees_only_those(client: TestClient) -> Non
     assert r.status_code == 404
     assert r.json()["detail"] == "unknown model 'loans': no predictions stored for it"  # same words as a missing one
     assert client.get("/dashboard/api/models/credit/alerts").status_code == 200
+
+
+# -- estimates before the labels arrive ---------------------------------------------------------------
+def test_estimates_mark_windows_without_all_labels_and_keep_realised_ones(client: TestClient, seeded: Store) -> None:
+    _login(client)
+    body = client.get("/dashboard/api/models/credit/estimates", params={"sensitive": "sex"}).json()
+    assert body["refused"] is None and body["refusals"] == []
+    reference = body["reference"]  # chosen automatically: the fully labelled first three days
+    assert (reference["chosen"], reference["windows"], reference["min_coverage"]) == ("auto", 12, 0.9)
+    assert (_parse(reference["start"]), _parse(reference["end"])) == (T0, LABELS_UNTIL)
+    assert {g["method"] for g in reference["groups"]} <= {"identity", "platt", "isotonic"}
+
+    _, direct = estimate_windows(
+        seeded,
+        "credit",
+        sensitive=["sex"],
+        reference_start=T0,
+        reference_end=LABELS_UNTIL,
+        window="6h",
+        ci=dashboard.DASHBOARD_CI,
+        min_group_size=dashboard.ESTIMATE_MIN_GROUP_SIZE,
+        min_reference_rows=dashboard.ESTIMATE_MIN_REFERENCE_ROWS,
+    )
+    assert body["windows"] == [dashboard._estimate_window_payload(w.to_dict()) for w in direct]
+    realised = window_metrics(seeded, "credit", sensitive=["sex"], window="6h")
+    assert len(body["windows"]) == len(realised) == 17
+    coverage = [w["label_coverage"] for w in body["windows"]]
+    assert coverage == [1.0] * 12 + [0.5, 0.5] + [0.0] * 3
+    for window, truth in zip(body["windows"], realised):
+        if window["label_coverage"] == 1.0:  # every label in: the realised values, not flagged
+            assert window["estimated"] is False
+            for group, real in zip(window["groups"], truth.to_dict()["groups"]):
+                assert group["estimated"] is False
+                assert group["metrics"]["true_positive_rate"]["value"] == pytest.approx(
+                    real["metrics"]["true_positive_rate"]["value"]
+                )
+                assert "estimated" not in group["metrics"]["true_positive_rate"]
+            assert window["disparities"]["equalized_odds"]["estimated"] is False
+        else:
+            assert window["estimated"] is True
+            for group in window["groups"]:
+                assert group["estimated"] is True and group["estimate_refused"] is None
+                assert group["label_coverage"] == window["label_coverage"] or window["label_coverage"] == 0.5
+                for metric in ("true_positive_rate", "false_positive_rate", "precision", "accuracy"):
+                    value = group["metrics"][metric]
+                    assert value["estimated"] is True
+                    assert value["lo"] <= value["value"] <= value["hi"]
+    estimated_gaps = [w["disparities"]["equalized_odds"] for w in body["windows"][12:] if w["disparities"]]
+    assert estimated_gaps and all(d["estimated"] and 0 <= d["difference"] <= 1 for d in estimated_gaps)
+    assert all(d["difference_lo"] <= d["difference"] <= d["difference_hi"] for d in estimated_gaps)
+    single = body["windows"][14]["disparities"]["true_positive_rate"]
+    assert single["max_value"] >= single["min_value"] and single["max_group"] != single["min_group"]
+
+
+def test_estimates_with_a_given_reference_period(client: TestClient) -> None:
+    _login(client)
+    params = {"sensitive": "sex", "reference_start": T0.isoformat(), "reference_end": "2024-05-03T00:00:00+00:00"}
+    body = client.get("/dashboard/api/models/credit/estimates", params=params).json()
+    assert body["reference"]["chosen"] == "given" and body["reference"]["windows"] is None
+    assert body["reference"]["end"] == "2024-05-03T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "reason"),
+    [
+        ("loans", {}, "no reference period: no window has label coverage of at least 90% yet"),
+        (
+            "credit",
+            {"reference_start": "2024-05-05T00:00:00Z", "reference_end": "2024-05-06T00:00:00Z"},
+            "has no predictions of model 'credit' with both a score and an outcome",
+        ),
+        ("credit", {"min_coverage": "0.95", "sensitive": "sex"}, None),  # the same run: 100 % coverage
+    ],
+)
+def test_estimates_say_why_they_are_refused(
+    client: TestClient, model: str, params: dict[str, str], reason: str | None
+) -> None:
+    _login(client)
+    r = client.get(f"/dashboard/api/models/{model}/estimates", params=params)
+    assert r.status_code == 200
+    body = r.json()
+    if reason is None:
+        assert body["refused"] is None and body["reference"]["windows"] == 12
+        return
+    assert reason in body["refused"]
+    assert body["windows"] == [] and body["reference"] is None
+
+
+def test_estimates_refused_for_every_group_say_so_per_group(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard, "ESTIMATE_MIN_REFERENCE_ROWS", 5000)
+    _login(client)
+    body = client.get("/dashboard/api/models/credit/estimates", params={"sensitive": "sex"}).json()
+    assert [r["group"] for r in body["refusals"]] == [{"sex": "F"}, {"sex": "M"}]
+    assert all("too few labelled reference rows for this group" in r["reason"] for r in body["refusals"])
+    assert body["refused"].startswith("sex=F: too few labelled reference rows for this group: ")
+    assert "min_reference_rows=5000" in body["refused"]
+    latest = body["windows"][-1]["groups"]
+    assert all(g["metrics"]["true_positive_rate"]["value"] is None and g["estimate_refused"] for g in latest)
+
+
+def test_estimates_follow_the_key_s_model_grant(client: TestClient) -> None:
+    _login(client, "env-credit")
+    r = client.get("/dashboard/api/models/loans/estimates")
+    assert r.status_code == 404
+    assert r.json()["detail"] == "unknown model 'loans': no predictions stored for it"
+    assert client.get("/dashboard/api/models/credit/estimates").status_code == 200
+    client.cookies.clear()
+    assert client.get("/dashboard/api/models/credit/estimates").status_code == 401
+
+
+def test_estimates_on_each_store(store: Store) -> None:
+    """The coverage query and the estimates on DuckDB and PostgreSQL (the ``store`` fixture runs both)."""
+    seed_store(store)
+    with _client(store) as c:
+        _login(c)
+        body = c.get("/dashboard/api/models/credit/estimates", params={"sensitive": "sex"}).json()
+    assert body["refused"] is None
+    assert (body["reference"]["windows"], body["reference"]["end"]) == (12, LABELS_UNTIL.isoformat())
+    assert [w["estimated"] for w in body["windows"]] == [False] * 12 + [True] * 5
+
+
+def _coverage(*windows: tuple[int, int]) -> list[Any]:
+    from datetime import timedelta
+
+    hour = timedelta(hours=1)
+    return [
+        dashboard._Coverage(T0 + i * hour, T0 + (i + 1) * hour, n, labelled) for i, (n, labelled) in enumerate(windows)
+    ]
+
+
+def test_the_reference_is_the_latest_run_of_labelled_windows() -> None:
+    from datetime import timedelta
+
+    hour = timedelta(hours=1)
+    windows = _coverage((10, 10), (10, 2), (10, 10), (0, 0), (10, 9), (10, 0), (0, 0))
+    assert dashboard._reference_run(windows, 0.9) == (T0 + 2 * hour, T0 + 5 * hour, 2)  # the empty window is skipped
+    assert dashboard._reference_run(windows, 0.95) == (T0 + 2 * hour, T0 + 3 * hour, 1)
+    assert dashboard._reference_run(_coverage((10, 0), (0, 0)), 0.9) is None
 
 
 def test_dashboard_routes_stay_out_of_the_openapi_document(client: TestClient) -> None:

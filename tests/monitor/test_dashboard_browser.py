@@ -198,34 +198,49 @@ def test_an_ingest_key_is_refused(tab: Tab, service: LiveService) -> None:
     expect(tab.page.locator("#login-error")).to_have_text("this API key lacks the 'read' scope (it has: ingest)")
 
 
-class _WithEstimates:
-    """A window whose label-dependent metrics were estimated while its labels are missing."""
-
-    def __init__(self, result: Any) -> None:
-        self.result = result
-        self.metric_names = result.metric_names
-
-    def to_dict(self) -> dict[str, Any]:
-        payload: dict[str, Any] = self.result.to_dict()
-        if payload["n"] and not payload["label_coverage"]:
-            for group in payload["groups"]:
-                group["metrics"]["true_positive_rate"] = {"value": 0.6, "lo": 0.5, "hi": 0.7, "estimated": True}
-                group["withheld"] = [m for m in group["withheld"] if m != "true_positive_rate"]
-        return payload
-
-
-def test_estimated_values_are_marked(tab: Tab, service: LiveService, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_estimates_fill_the_windows_whose_labels_are_missing(tab: Tab, service: LiveService) -> None:
     from playwright.sync_api import expect
 
-    real = dashboard.window_metrics
-    monkeypatch.setattr(dashboard, "window_metrics", lambda *a, **k: [_WithEstimates(w) for w in real(*a, **k)])
+    page = tab.page
     _log_in(tab, service.url, service.read_key)
-    tab.page.get_by_role("link", name="credit").click()
-    expect(tab.page.locator("#groups tbody tr")).to_have_count(2)
-    tpr = tab.page.locator("figure.chart-box", has_text="True positive rate")
-    assert tpr.locator("path.line.estimated").count() == 2
-    assert tpr.locator("circle.point.estimated").count() >= 2
-    estimated_cells = tab.page.locator("#groups td.estimated")
-    expect(estimated_cells).to_have_count(2)  # the latest window has no labels: both groups estimated
-    expect(estimated_cells.first).to_contain_text("est.")
+    page.get_by_role("link", name="credit").click()
+    expect(page.locator("#groups tbody tr")).to_have_count(2)
+    note = page.locator("#estimate-note")
+    expect(note).to_contain_text(
+        "chosen automatically: the most recent 12 windows with label coverage of at least 90 %"
+    )
+    expect(note).to_contain_text("2024-05-01 00:00 UTC – 2024-05-04 00:00 UTC")
+
+    tpr = page.locator("figure.chart-box", has_text="True positive rate")
+    expect(tpr.locator("path.line.estimated")).to_have_count(2)  # one dashed stretch per group
+    assert tpr.locator("path.line:not(.estimated)").count() == 2  # the labelled days stay solid
+    assert tpr.locator("circle.point.estimated").count() == 2 * 5  # 2 half-labelled + 3 unlabelled windows
+    expect(tpr.locator("li.legend-estimated")).to_contain_text("estimated")
+    dash = tpr.locator("path.line.estimated").first.evaluate("p => getComputedStyle(p).strokeDasharray")
+    assert dash not in ("", "none")
+    selection = page.locator("figure.chart-box", has_text="Selection rate")
+    assert selection.locator("path.line.estimated").count() == 0  # needs no labels: never estimated
+    gap = page.locator("figure.chart-box", has_text="Equalized odds difference")
+    expect(gap.locator("path.line.estimated")).to_have_count(1)
+
+    # the latest window has no labels: the four label-dependent metrics of both groups are estimates
+    estimated_cells = page.locator("#groups td.estimated")
+    expect(estimated_cells).to_have_count(2 * 4)
+    expect(estimated_cells.first.locator(".est-badge")).to_have_text("est.")
+    expect(page.locator("#window-note")).to_contain_text("Label coverage of this window: 0 %")
+    expect(page.locator("#window-note")).to_contain_text("fewer than 30 predictions")  # 29 F in the last window
+    page.select_option("#window-pick", "14")  # 2024-05-04 12:00, unlabelled, both groups large enough
+    expect(page.locator("#disparities tr.estimated", has_text="Equalized odds")).to_have_count(1)
+    page.select_option("#window-pick", "13")  # half labelled, 29 M: gaps on the labelled rows, said so
+    expect(page.locator("#disparities tr", has_text="Equalized odds")).to_contain_text("(labelled rows only)")
+    expect(page.locator("#groups td.estimated")).to_have_count(2 * 4)
+    page.select_option("#window-pick", "3")  # a labelled window: realised values only
+    expect(page.locator("#groups td.estimated")).to_have_count(0)
+    expect(page.locator("#window-note")).to_have_text("Label coverage of this window: 100 %.")
+
+    page.goto(service.url + "#/models/loans")  # no labels at all: the page says why nothing is estimated
+    expect(page.locator("#estimate-note")).to_contain_text(
+        "No estimates: no reference period: no window has label coverage of at least 90% yet"
+    )
+    expect(page.locator("#groups td.estimated")).to_have_count(0)
     assert tab.problems == []

@@ -6,8 +6,15 @@ in with an API key of scope ``read`` (or ``admin``): the key is checked like a b
 browser gets an opaque random session cookie (HttpOnly, SameSite=Strict). The key stays in the
 server's memory and is checked again on every request, so revoking it ends its sessions. The JSON
 endpoints under ``/dashboard/api`` call the same service functions as the public API
-(:func:`~fairwatch.monitor.window_metrics`, :func:`~fairwatch.monitor.drift`, ``store.models()``).
-They are an internal interface of the page and are left out of the OpenAPI document.
+(:func:`~fairwatch.monitor.window_metrics`, :func:`~fairwatch.monitor.drift`, ``store.models()``,
+``estimate_windows``). They are an internal interface of the page and are left out of the OpenAPI
+document.
+
+Label-dependent metrics of windows whose outcomes have not all arrived are estimated from calibrated
+scores (``/dashboard/api/models/{model}/estimates``). The calibration's reference period is chosen
+automatically: the most recent run of consecutive windows whose label coverage is at least
+:data:`ESTIMATE_REFERENCE_COVERAGE` (or the period given as ``reference_start``/``reference_end``).
+When no estimate can be made the answer says why (``refused``) and the page shows that reason.
 """
 
 from __future__ import annotations
@@ -29,7 +36,15 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime, BaseModel, Field
 
-from fairwatch.monitor import ModelInfo, Store, drift, parse_duration, window_metrics
+from fairwatch.exceptions import InvalidInputError
+from fairwatch.monitor import CellQuery, ModelInfo, Store, drift, parse_duration, window_metrics
+from fairwatch.monitor._estimate import (
+    UNCERTAINTY_METHOD,
+    _check_sensitive,
+    estimate_windows,
+    fit_reference_calibration,
+)
+from fairwatch.monitor._windows import _aligned_range
 from fairwatch.server._app import ServiceContext
 from fairwatch.server._security import Principal, unknown_model
 
@@ -65,6 +80,12 @@ AUTO_WINDOW_COUNT = 48
 MAX_WINDOWS = 500
 #: Open sessions kept at most; the least recently used go first.
 MAX_SESSIONS = 10_000
+#: The automatic reference period of the estimates: windows with at least this label coverage.
+ESTIMATE_REFERENCE_COVERAGE = 0.9
+#: Groups with fewer predictions in a window are left out of its estimated disparities.
+ESTIMATE_MIN_GROUP_SIZE = 30
+#: Fewer labelled, scored reference rows than this refuse a group's estimates.
+ESTIMATE_MIN_REFERENCE_ROWS = 200
 
 
 # -- sessions --------------------------------------------------------------------------------------
@@ -201,6 +222,107 @@ def _latest_start(first: datetime, last: datetime, width: timedelta) -> datetime
     if (aligned_last - aligned_first) // seconds + 1 <= MAX_WINDOWS:
         return None
     return datetime.fromtimestamp(aligned_last - (MAX_WINDOWS - 1) * seconds, tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """The windows a chart shows: their length, and the range (None: from the first / to the last)."""
+
+    window: str
+    start: datetime | None
+    end: datetime | None
+
+
+def _shown_windows(info: ModelInfo, window: str) -> _Shown:
+    first, last = info.first, info.last
+    assert first is not None and last is not None  # a listed model has predictions
+    chosen = choose_window(last - first) if window == "auto" else window
+    start = _latest_start(first, last, parse_duration(chosen))
+    return _Shown(chosen, start, None if start is None else last + timedelta(microseconds=1))
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    start: datetime
+    end: datetime
+    n: int
+    labelled: int
+
+
+def _window_coverage(store: Store, model: str, shown: _Shown, model_version: str | None) -> list[_Coverage]:
+    """Predictions and labelled predictions per shown window (one aggregate, no sensitive split)."""
+    width = parse_duration(shown.window)
+    start, end = _aligned_range(store, model, shown.start, shown.end, width)
+    query = CellQuery(model, start, end, int(width.total_seconds()), (), model_version=model_version)
+    n: dict[int, int] = {}
+    labelled: dict[int, int] = {}
+    for w, is_labelled, _y, _y_pred, count in store.confusion_cells(query):
+        n[int(w)] = n.get(int(w), 0) + int(count)
+        labelled[int(w)] = labelled.get(int(w), 0) + (int(count) if is_labelled else 0)
+    return [
+        _Coverage(start + i * width, min(start + (i + 1) * width, end), n.get(i, 0), labelled.get(i, 0))
+        for i in range(math.ceil((end - start) / width))
+    ]
+
+
+def _reference_run(coverage: list[_Coverage], min_coverage: float) -> tuple[datetime, datetime, int] | None:
+    """The most recent run of consecutive windows with label coverage >= ``min_coverage``: start, end, windows.
+
+    Empty windows neither break a run nor count in it. None when no window is covered enough.
+    """
+    run: list[_Coverage] = []
+    for window in reversed(coverage):
+        if window.n == 0:
+            continue
+        if window.labelled / window.n >= min_coverage:
+            run.append(window)
+        elif run:
+            break
+    if not run:
+        return None
+    return run[-1].start, run[0].end, len(run)
+
+
+def _flat_disparity(estimate: dict[str, Any], groups: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """An estimated disparity in the shape of :meth:`WindowResult.to_dict`'s (None when undefined)."""
+    difference, ratio = estimate["difference"], estimate["ratio"]
+    if difference["value"] is None:
+        return None
+    flat: dict[str, Any] = {
+        "metrics": estimate["metrics"],
+        "method": "between_groups",
+        "estimated": estimate["estimated"],
+        "difference": difference["value"],
+        "difference_lo": difference["lo"],
+        "difference_hi": difference["hi"],
+        "ratio": ratio["value"],
+        "ratio_lo": ratio["lo"],
+        "ratio_hi": ratio["hi"],
+    }
+    if len(estimate["metrics"]) == 1:  # the groups at both ends (a composite has no single one)
+        metric = estimate["metrics"][0]
+        valued = [
+            (g["metrics"][metric]["value"], g["group"])
+            for g in groups
+            if g["n"] >= ESTIMATE_MIN_GROUP_SIZE and g["metrics"][metric]["value"] is not None
+        ]
+        if valued:
+            high, low = max(valued, key=lambda v: v[0]), min(valued, key=lambda v: v[0])
+            flat.update(max_group=high[1], max_value=high[0], min_group=low[1], min_value=low[0])
+    return flat
+
+
+def _estimate_window_payload(window: dict[str, Any]) -> dict[str, Any]:
+    disparities = {name: _flat_disparity(d, window["groups"]) for name, d in window["disparities"].items()}
+    return {**window, "disparities": {name: d for name, d in disparities.items() if d is not None}}
+
+
+def _group_text(group: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in group.items())
+
+
+def _refusals(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"group": g["group"], "reason": g["estimate_refused"]} for g in groups if g["estimate_refused"]]
 
 
 def _as_dict(record: Any) -> Any:
@@ -360,29 +482,112 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     ) -> dict[str, Any]:
         info = _model_info(store, model, viewer)
         attributes = _split(sensitive) or store.sensitive_attributes()[:1]
-        first, last = info.first, info.last
-        assert first is not None and last is not None  # a listed model has predictions
-        chosen = choose_window(last - first) if window == "auto" else window
-        start = _latest_start(first, last, parse_duration(chosen))
+        shown = _shown_windows(info, window)
         windows = window_metrics(
             store,
             model,
             sensitive=attributes,
-            window=chosen,
-            start=start,
-            end=None if start is None else last + timedelta(microseconds=1),
+            window=shown.window,
+            start=shown.start,
+            end=shown.end,
             ci=DASHBOARD_CI,
             model_version=model_version,
         )
         return {
             "model": model,
             "sensitive": attributes,
-            "window": chosen,
+            "window": shown.window,
             "ci": DASHBOARD_CI,
-            "truncated": start is not None,
+            "truncated": shown.start is not None,
             "metrics": list(windows[0].metric_names) if windows else [],
             "windows": [w.to_dict() for w in windows],
         }
+
+    @router.get(f"{api}/models/{{model}}/estimates", dependencies=no_store)
+    def estimates(
+        model: str,
+        viewer: Principal = as_viewer,
+        sensitive: str | None = None,
+        window: Annotated[str, Query(max_length=16)] = "auto",
+        model_version: str | None = None,
+        reference_start: AwareDatetime | None = None,
+        reference_end: AwareDatetime | None = None,
+        min_coverage: Annotated[float, Query(gt=0, le=1)] = ESTIMATE_REFERENCE_COVERAGE,
+    ) -> dict[str, Any]:
+        """Label-dependent metrics of the shown windows, estimated where labels are missing."""
+        info = _model_info(store, model, viewer)
+        attributes = _split(sensitive) or store.sensitive_attributes()[:1]
+        _check_sensitive(store, attributes)
+        shown = _shown_windows(info, window)
+        answer: dict[str, Any] = {
+            "model": model,
+            "sensitive": attributes,
+            "window": shown.window,
+            "ci": DASHBOARD_CI,
+            "min_coverage": min_coverage,
+            "min_group_size": ESTIMATE_MIN_GROUP_SIZE,
+            "uncertainty": UNCERTAINTY_METHOD,
+            "reference": None,
+            "refused": None,
+            "refusals": [],
+            "windows": [],
+        }
+        if (reference_start is None) != (reference_end is None):
+            raise InvalidInputError("give both reference_start and reference_end, or neither (automatic choice)")
+        reference: tuple[datetime, datetime, int | None]
+        if reference_start is not None and reference_end is not None:
+            reference = (reference_start, reference_end, None)
+            chosen_by = "given"
+        else:
+            found = _reference_run(_window_coverage(store, model, shown, model_version), min_coverage)
+            if found is None:
+                answer["refused"] = (
+                    f"no reference period: no window has label coverage of at least {min_coverage:.0%} yet, and "
+                    f"estimates need a labelled period to calibrate the scores on (pass reference_start and "
+                    f"reference_end to choose one)"
+                )
+                return answer
+            reference = found
+            chosen_by = "auto"
+        try:
+            calibration = fit_reference_calibration(
+                store,
+                model,
+                sensitive=attributes,
+                reference_start=reference[0],
+                reference_end=reference[1],
+                min_reference_rows=ESTIMATE_MIN_REFERENCE_ROWS,
+                model_version=model_version,
+            )
+        except InvalidInputError as exc:
+            answer["refused"] = str(exc)
+            return answer
+        _, windows = estimate_windows(
+            store,
+            model,
+            sensitive=attributes,
+            reference_start=reference[0],
+            reference_end=reference[1],
+            window=shown.window,
+            start=shown.start,
+            end=shown.end,
+            ci=DASHBOARD_CI,
+            min_group_size=ESTIMATE_MIN_GROUP_SIZE,
+            model_version=model_version,
+            calibration=calibration,
+        )
+        answer["reference"] = {
+            **calibration.to_dict(),
+            "chosen": chosen_by,
+            "windows": reference[2],
+            "min_coverage": min_coverage if chosen_by == "auto" else None,
+        }
+        groups = answer["reference"]["groups"]
+        answer["refusals"] = _refusals(groups)
+        if groups and len(answer["refusals"]) == len(groups):
+            answer["refused"] = "; ".join(f"{_group_text(r['group'])}: {r['reason']}" for r in answer["refusals"])
+        answer["windows"] = [_estimate_window_payload(w.to_dict()) for w in windows]
+        return answer
 
     @router.get(f"{api}/models/{{model}}/drift", dependencies=no_store)
     def model_drift(

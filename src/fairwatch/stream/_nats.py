@@ -369,7 +369,13 @@ class NatsConsumer(Consumer):
         for index, error in result.dead:
             message = incoming[index]
             log.warning("dead-lettering message %s on %s: %s", message.sequence, message.subject, error)
-            headers = {"Fairwatch-Error": error[:1000], "Fairwatch-Subject": message.subject}
+            # the id makes a redelivered poison message (the consumer died before acknowledging it) a
+            # duplicate the dead-letter stream drops, within its duplicate window (2 minutes by default)
+            headers = {
+                "Fairwatch-Error": error[:1000],
+                "Fairwatch-Subject": message.subject,
+                "Nats-Msg-Id": f"{self.stream}:{message.sequence}",
+            }
             try:
                 await self._js.publish(
                     self.dead_letter_subject, dead_letter_payload(message, error), headers=headers, timeout=5.0

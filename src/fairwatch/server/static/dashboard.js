@@ -28,7 +28,7 @@
   const ALERT_COLUMNS = ["rule", "rule_name", "key", "group", "groups", "state", "started", "resolved", "last_window_end", "windows_firing", "value", "evidence", "acknowledged", "silenced"];
   const HIDDEN_COLUMNS = ["id", "rule_id", "model", "created", "updated", "deliveries", "notify", "acknowledged_by"];
 
-  const state = { models: [], attributes: [], model: null, metrics: null, rules: null, alerts: null, loading: 0 };
+  const state = { models: [], attributes: [], model: null, metrics: null, estimates: null, rules: null, alerts: null, loading: 0 };
   const $ = (id) => document.getElementById(id);
 
   // -- DOM helpers -------------------------------------------------------------------------------
@@ -259,13 +259,15 @@
     const chosen = controls();
     const ticket = ++state.loading;
     setStatus("Loading…");
-    const [metrics, drift, alerts] = await Promise.allSettled([
+    const [metrics, drift, alerts, estimates] = await Promise.allSettled([
       api(`dashboard/api/models/${model}/metrics${query(chosen)}`),
       api(`dashboard/api/models/${model}/drift${query({ sensitive: chosen.sensitive, model_version: chosen.model_version })}`),
       api(`dashboard/api/models/${model}/alerts`),
+      api(`dashboard/api/models/${model}/estimates${query(chosen)}`),
     ]);
     if (ticket !== state.loading) return; // a newer request superseded this one
-    const problem = [metrics, drift, alerts].find((r) => r.status === "rejected");
+    // estimates that fail are reported beside the charts; the realised values are still shown
+    const problem = [metrics, drift, alerts].find((r) => r.status === "rejected") || (estimates.status === "rejected" && estimates.reason.status === 401 ? estimates : null);
     if (problem && problem.reason instanceof ApiError && problem.reason.status === 401) {
       failed(problem.reason);
       return;
@@ -274,7 +276,9 @@
     state.rules = alerts.status === "fulfilled" ? alerts.value.rules : null;
     state.alerts = alerts.status === "fulfilled" ? alerts.value.alerts : null;
     try {
-      if (metrics.status === "fulfilled") renderMetrics(metrics.value);
+      state.estimates = estimates.status === "fulfilled" ? estimates.value : { refused: estimates.reason.message, windows: [] };
+      renderEstimateNote(state.estimates);
+      if (metrics.status === "fulfilled") renderMetrics(mergeEstimates(metrics.value, state.estimates));
       else clearMetrics();
       if (drift.status === "fulfilled") renderDrift(drift.value);
       else $("drift").tBodies[0].replaceChildren();
@@ -285,10 +289,71 @@
   }
 
   function clearMetrics() {
-    for (const id of ["charts", "disparity-charts", "window-pick"]) $(id).replaceChildren();
+    for (const id of ["charts", "disparity-charts", "window-pick", "window-note"]) $(id).replaceChildren();
     $("groups").tHead.replaceChildren();
     $("groups").tBodies[0].replaceChildren();
     $("disparities").tBodies[0].replaceChildren();
+  }
+
+  // -- estimates before labels arrive ------------------------------------------------------------
+  // Where a window's labels have not all arrived, its label-dependent metrics and their disparities
+  // are replaced by the estimates (realised counts of the labelled rows plus expected counts of the
+  // others), marked estimated. Fully labelled windows keep their realised values.
+  function mergeEstimates(payload, estimates) {
+    const byStart = new Map((estimates && estimates.windows ? estimates.windows : []).map((w) => [Date.parse(w.start), w]));
+    const windows = payload.windows.map((window) => {
+      const estimate = byStart.get(Date.parse(window.start));
+      if (!estimate || !estimate.estimated) return window;
+      const groups = window.groups.map((group) => {
+        const found = estimate.groups.find((g) => groupName(g.group) === groupName(group.group));
+        if (!found || !found.estimated || found.estimate_refused) return { ...group, label_coverage: found ? found.label_coverage : undefined, estimate_refused: found ? found.estimate_refused : null };
+        const metrics = { ...group.metrics };
+        const replaced = [];
+        for (const [name, value] of Object.entries(found.metrics)) {
+          if (!(name in metrics) || !value || !isNum(value.value)) continue;
+          metrics[name] = { value: value.value, lo: value.lo, hi: value.hi, estimated: true };
+          replaced.push(name);
+        }
+        return { ...group, metrics, withheld: group.withheld.filter((m) => !replaced.includes(m)), label_coverage: found.label_coverage, estimate_refused: null };
+      });
+      const disparities = {};
+      for (const [name, d] of Object.entries(window.disparities)) {
+        const estimated = estimate.disparities[name];
+        if (estimated && estimated.estimated && isNum(estimated.difference)) disparities[name] = estimated;
+        // not estimated (a group too small or refused): the labelled rows alone, said so in the table
+        else if (window.n_labelled < window.n && isNum(d.difference) && (d.metrics || []).some((m) => m !== "selection_rate")) disparities[name] = { ...d, partial: true };
+        else disparities[name] = d;
+      }
+      return { ...window, groups, disparities, estimated: true };
+    });
+    return { ...payload, windows };
+  }
+
+  function renderEstimateNote(estimates) {
+    const note = $("estimate-note");
+    note.className = "estimate-note";
+    if (!estimates || estimates.refused) {
+      note.classList.add("refused");
+      note.replaceChildren(el("strong", { text: "No estimates: " }), (estimates && estimates.refused) || "unknown reason", ". Label-dependent metrics are shown only where labels have arrived.");
+      return;
+    }
+    const reference = estimates.reference;
+    const how =
+      reference.chosen === "auto"
+        ? `chosen automatically: the most recent ${reference.windows} window${reference.windows === 1 ? "" : "s"} with label coverage of at least ${pct(reference.min_coverage)}`
+        : "chosen by the reference_start and reference_end parameters";
+    const calibrated = reference.groups
+      .filter((g) => !g.estimate_refused)
+      .map((g) => `${groupName(g.group)}: ${g.method}, held-out ECE ${fmt(g.ece)}`)
+      .join("; ");
+    const children = [
+      el("span", { class: "est-badge", text: "est." }),
+      ` Windows whose labels have not all arrived show estimates: realised counts of the labelled predictions plus expected counts of the others, from scores calibrated per group on the reference period ${when(reference.start)} – ${when(reference.end)} (${how}). `,
+      calibrated ? `Calibration: ${calibrated}. ` : "",
+      "Once every label of a window is in, its realised values replace the estimates.",
+    ];
+    for (const refusal of estimates.refusals || []) children.push(el("span", { class: "refusal" }, el("strong", { text: `No estimates for ${groupName(refusal.group)}: ` }), refusal.reason));
+    note.replaceChildren(...children);
   }
 
   // -- charts ------------------------------------------------------------------------------------
@@ -383,10 +448,14 @@
       }
       root.append(group);
     }
+    const hasEstimates = spec.series.some((s) => s.points.some((p) => p.estimated && isNum(p.y)));
     const legend = el(
       "ul",
       { class: "legend" },
       spec.series.map((s) => el("li", {}, svg("svg", { class: "swatch", viewBox: "0 0 10 10", "aria-hidden": "true" }, svg("rect", { width: 10, height: 10, fill: s.color })), ` ${s.name}`)),
+      hasEstimates
+        ? el("li", { class: "legend-estimated" }, svg("svg", { class: "swatch-line", viewBox: "0 0 20 10", "aria-hidden": "true" }, svg("line", { class: "estimated", x1: 0, x2: 20, y1: 5, y2: 5 })), " estimated (labels missing)")
+        : null,
     );
     return el("figure", { class: "chart-box" }, el("figcaption", { text: spec.title }), root, legend);
   }
@@ -454,7 +523,7 @@
 
     const pick = $("window-pick");
     const filled = windows.map((w, i) => [w, i]).filter(([w]) => w.n > 0);
-    pick.replaceChildren(...filled.map(([w, i]) => el("option", { value: i, text: `${when(w.start)} – ${when(w.end)} (n=${w.n})` })));
+    pick.replaceChildren(...filled.map(([w, i]) => el("option", { value: i, text: `${when(w.start)} – ${when(w.end)} (n=${w.n}, ${pct(w.label_coverage)} labelled${w.estimated ? ", est." : ""})` })));
     if (filled.length) pick.value = String(filled[filled.length - 1][1]);
     const note = [`${windows.length} windows of ${payload.window}`, `${Math.round(payload.ci * 100)} % intervals`, "times in UTC"];
     if (payload.truncated) note.push("showing the latest windows only");
@@ -479,19 +548,36 @@
     if (!window) {
       head.replaceChildren();
       body.replaceChildren();
+      $("window-note").textContent = "";
       $("disparities").tBodies[0].replaceChildren();
       return;
     }
     head.replaceChildren(
-      el("tr", {}, el("th", { text: "group" }), el("th", { class: "num", text: "n" }), el("th", { class: "num", text: "labelled" }), payload.metrics.map((m) => el("th", { class: "num", text: label(m) }))),
+      el("tr", {}, el("th", { text: "group" }), el("th", { class: "num", text: "n" }), el("th", { class: "num", text: "labelled (coverage)" }), payload.metrics.map((m) => el("th", { class: "num", text: label(m) }))),
     );
     body.replaceChildren(
       ...window.groups.map((g) =>
-        el("tr", {}, el("td", { text: groupName(g.group) }), el("td", { class: "num", text: g.n }), el("td", { class: "num", text: g.n_labelled }), payload.metrics.map((m) => metricCell(g.metrics[m], g.withheld.includes(m), g.n_labelled > 0))),
+        el(
+          "tr",
+          {},
+          el("td", { text: groupName(g.group) }),
+          el("td", { class: "num", text: g.n }),
+          el("td", { class: "num", text: `${g.n_labelled} (${pct(g.n ? g.n_labelled / g.n : null)})` }),
+          payload.metrics.map((m) => metricCell(g.metrics[m], g.withheld.includes(m), g.n_labelled > 0)),
+        ),
       ),
     );
+    const refused = window.groups.filter((g) => g.estimate_refused && g.n_labelled < g.n);
+    const windowNote = [`Label coverage of this window: ${pct(window.label_coverage)}.`];
+    if (window.estimated) windowNote.push("Values marked est. are estimates: some labels have not arrived yet.");
+    const smallest = state.estimates && state.estimates.min_group_size;
+    if (window.estimated && isNum(smallest) && window.groups.some((g) => g.n < smallest)) {
+      windowNote.push(`Groups with fewer than ${smallest} predictions in the window are left out of its estimated disparities.`);
+    }
+    for (const g of refused) windowNote.push(`No estimates for ${groupName(g.group)}: ${g.estimate_refused}`);
+    $("window-note").textContent = windowNote.join(" ");
     const rows = Object.entries(window.disparities).map(([name, d]) => {
-      const estimated = d.estimated ? el("span", { class: "est-badge", text: "est." }) : null;
+      const estimated = d.estimated ? el("span", { class: "est-badge", text: "est." }) : d.partial ? el("span", { class: "muted", title: "not estimated: computed on the labelled predictions only", text: "(labelled rows only)" }) : null;
       return el(
         "tr",
         { class: d.estimated ? "estimated" : null },
