@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e ".[mitigation,server]"
+	$(PIP) install --quiet -e ".[mitigation,server,report]"
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
