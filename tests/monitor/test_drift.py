@@ -105,3 +105,90 @@ def test_drift_bad_requests(shifted: Store) -> None:
         drift(shifted, "credit", reference_start=T0, reference_end=T0, start=T0, end=T0 + HOUR)
     with pytest.raises(UnknownModelError, match=r"unknown model 'nope'"):
         drift(shifted, "nope", reference_start=T0, reference_end=T0 + HOUR, start=T0 + HOUR, end=T0 + 2 * HOUR)
+
+
+def _direct(rows: list[tuple[int, str, object]], kind: str, edges: np.ndarray | None = None) -> dict[str, object]:
+    """Drift statistics of (period, group, value) rows, binned as the store does."""
+    values = [v for _, _, v in rows]
+    if kind == "number":
+        assert edges is not None
+        bins = [int(np.searchsorted(edges, float(v), side="right")) for v in values]  # type: ignore[arg-type]
+    else:
+        bins = [str(v) for v in values]
+    labels = sorted(set(bins), key=str)
+    table = np.zeros((2, len(labels)))
+    for (period, _, _), b in zip(rows, bins):
+        table[period, labels.index(b)] += 1
+    return {"n": (int(table[0].sum()), int(table[1].sum())), **drift_statistics(table[0], table[1], kind)}
+
+
+def test_mixed_missing_and_null_features_equal_direct_computation(store: Store) -> None:
+    """All features of a period are read together: nulls, absent keys, a feature that is sometimes a
+    string (a category) and one that only exists in one period are each handled as on their own."""
+    rng = np.random.default_rng(5)
+    events, kept = [], []
+    for i in range(1200):
+        period = int(i >= 600)
+        sex = "F" if i % 3 else "M"
+        x = None if i % 7 == 0 else round(float(rng.normal(period * 0.5, 1)), 3)
+        code: object = int(rng.integers(0, 3)) if i % 5 else "other"
+        features: dict[str, object] = {"code": code, **({} if i % 11 == 0 else {"x": x})}
+        if period == 1:
+            features["late"] = "yes"
+        events.append(
+            PredictionEvent(
+                prediction_id=f"m{i}",
+                model="credit",
+                timestamp=T0 + period * 2 * HOUR + dt.timedelta(seconds=i % 600),
+                prediction=i % 2,
+                sensitive={"sex": sex},
+                features=features,  # type: ignore[arg-type]
+            )
+        )
+        kept.append((period, sex, features))
+    store.insert_predictions(events)
+    store.insert_predictions(events[:100])  # re-sent: counted once
+    results = drift(
+        store,
+        "credit",
+        reference_start=T0,
+        reference_end=T0 + HOUR,
+        start=T0 + 2 * HOUR,
+        end=T0 + 3 * HOUR,
+        sensitive=["sex"],
+    )
+    got = {(r.feature, None if r.group is None else r.group["sex"]): r for r in results}
+    assert {f for f, _ in got} == {"code", "x", "late"}
+    x_rows = [(p, s, f["x"]) for p, s, f in kept if f.get("x") is not None]
+    edges = np.unique(np.quantile([v for p, _, v in x_rows if p == 0], np.arange(1, 10) / 10))
+    code_rows = [(p, s, f["code"]) for p, s, f in kept]
+    for feature, kind, rows in (("x", "number", x_rows), ("code", "category", code_rows)):
+        for group in (None, "F", "M"):
+            subset = [r for r in rows if group is None or r[1] == group]
+            expected = _direct(subset, kind, edges if kind == "number" else None)
+            result = got[(feature, group)]
+            assert result.kind == kind
+            assert (result.n_reference, result.n_current) == expected["n"]
+            assert result.psi == pytest.approx(expected["psi"], rel=1e-9)
+            assert result.js == pytest.approx(expected["js"], rel=1e-9, abs=1e-15)
+    assert (got[("late", None)].n_reference, got[("late", None)].n_current) == (0, 600)
+    assert got[("late", None)].psi is None
+
+
+def test_feature_names_come_from_stored_events_only(store: Store) -> None:
+    first = PredictionEvent(
+        prediction_id="a", model="credit", timestamp=T0, prediction=1, sensitive={"sex": "F"}, features={"x": 1}
+    )
+    store.insert_predictions([first])
+    resent = first.model_copy(update={"features": {"y": 2}})
+    assert store.insert_predictions([resent]).duplicates == 1
+    with pytest.raises(InvalidInputError, match=r"unknown feature 'y' for model 'credit'; known: x"):
+        drift(
+            store,
+            "credit",
+            reference_start=T0,
+            reference_end=T0 + HOUR,
+            start=T0 + HOUR,
+            end=T0 + 2 * HOUR,
+            features=["y"],
+        )

@@ -90,3 +90,77 @@ def test_label_normalisation(store: Store) -> None:
 def test_unknown_store_url() -> None:
     with pytest.raises(InvalidInputError, match=r"unknown store URL 'mysql://x'; use duckdb:///"):
         open_store("mysql://x")
+
+
+def test_postgres_store_from_before_feature_names_is_backfilled() -> None:
+    """A store created before the ``feature_names`` table gets it filled from the stored events at
+    start (a NUL in a string, which JSONB refuses, is read as U+FFFD); later batches keep it up to date."""
+    import uuid
+
+    import psycopg
+
+    from fairwatch.monitor import drift
+    from fairwatch.monitor._postgres import PostgresStore
+
+    from .conftest import POSTGRES_URL, postgres_url
+
+    url = postgres_url("legacy_" + uuid.uuid4().hex[:8])
+    schema = url.rsplit("schema=", 1)[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(
+            f"""CREATE TABLE "{schema}".predictions (model TEXT NOT NULL, prediction_id TEXT NOT NULL,
+                model_version TEXT NOT NULL DEFAULT '', ts TIMESTAMPTZ NOT NULL, prediction TEXT NOT NULL,
+                score DOUBLE PRECISION, features TEXT, s_sex TEXT, PRIMARY KEY (model, prediction_id))"""
+        )
+        conn.execute(
+            f"""INSERT INTO "{schema}".predictions (model, prediction_id, ts, prediction, features, s_sex)
+                VALUES ('credit', 'a', %s, '1', '{{"x": 1.5, "kind": "a"}}', 'F'),
+                       ('credit', 'b', %s, '0', NULL, 'M'),
+                       ('credit', 'n', %s, '0', '{{"odd": "nul\\u0000"}}', 'M')""",
+            [T0, T0 + dt.timedelta(minutes=1), T0 + dt.timedelta(days=9)],
+        )
+    store = PostgresStore(url)
+    try:
+        store.migrate()  # idempotent
+        assert store.query("SELECT name FROM feature_names ORDER BY name") == [("kind",), ("odd",), ("x",)]
+        store.insert_predictions(
+            [
+                PredictionEvent(
+                    prediction_id="c",
+                    model="credit",
+                    timestamp=T0 + dt.timedelta(hours=2),
+                    prediction=1,
+                    sensitive={"sex": "F"},
+                    features={"x": 2.5, "new": True, "text": "with \x00 inside"},
+                )
+            ]
+        )
+        hour = dt.timedelta(hours=1)
+        results = drift(
+            store,
+            "credit",
+            reference_start=T0,
+            reference_end=T0 + hour,
+            start=T0 + 2 * hour,
+            end=T0 + 3 * hour,
+            features=["kind", "new", "text", "x"],
+        )
+        assert [(r.feature, r.n_reference, r.n_current) for r in results] == [
+            ("kind", 1, 0),
+            ("new", 0, 1),
+            ("text", 0, 1),
+            ("x", 1, 1),
+        ]
+        (text,) = [r for r in results if r.feature == "text"]
+        assert text.kind == "category"
+        assert [r[0] for r in store.query("SELECT name FROM feature_names ORDER BY name")] == [
+            "kind",
+            "new",
+            "odd",
+            "text",
+            "x",
+        ]
+    finally:
+        store.drop_schema()
+        store.close()

@@ -74,36 +74,98 @@ def score_sql(query: CellQuery, *, dialect: Dialect) -> tuple[str, list[Any]]:
 
 
 def feature_value_sql(dialect: Dialect, feature: str) -> tuple[str, str, str]:
-    """SQL expressions for a feature's text value, numeric value and JSON type class."""
-    if dialect == "duckdb":
-        path = "'$.\"" + feature + "\"'"
-        text = f"json_extract_string(p.features, {path})"
-        number = f"TRY_CAST({text} AS DOUBLE)"
-        kind = (
-            f"CASE WHEN json_type(p.features, {path}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN 'number' "
-            f"WHEN json_type(p.features, {path}) IS NULL OR json_type(p.features, {path}) = 'NULL' THEN NULL "
-            f"ELSE 'category' END"
-        )
-        return text, number, kind
-    ref = f"(p.features::jsonb -> '{feature}')"
-    text = f"(p.features::jsonb ->> '{feature}')"
-    number = f"(CASE WHEN jsonb_typeof({ref}) = 'number' THEN ({ref})::text::double precision END)"
+    """SQL expressions for a feature's text value, numeric value and JSON type class (DuckDB).
+
+    PostgreSQL reads all features of both periods in one scan instead, parsing each row's JSON once
+    (:func:`feature_kinds_sql`, :func:`feature_bins_sql`).
+    """
+    if dialect != "duckdb":
+        raise ValueError("feature_value_sql is the DuckDB form; PostgreSQL uses feature_kinds_sql/feature_bins_sql")
+    path = "'$.\"" + feature + "\"'"
+    text = f"json_extract_string(p.features, {path})"
+    number = f"TRY_CAST({text} AS DOUBLE)"
     kind = (
-        f"CASE WHEN jsonb_typeof({ref}) = 'number' THEN 'number' "
-        f"WHEN {ref} IS NULL OR jsonb_typeof({ref}) = 'null' THEN NULL ELSE 'category' END"
+        f"CASE WHEN json_type(p.features, {path}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN 'number' "
+        f"WHEN json_type(p.features, {path}) IS NULL OR json_type(p.features, {path}) = 'NULL' THEN NULL "
+        f"ELSE 'category' END"
     )
     return text, number, kind
 
 
 def feature_names_sql(dialect: Dialect) -> str:
+    """The feature names of a model (parameter 1), sorted."""
     if dialect == "duckdb":
         return (
             "SELECT DISTINCT unnest(json_keys(features)) AS k FROM predictions "
             "WHERE model = $1 AND features IS NOT NULL ORDER BY k"
         )
+    # kept up to date by every ingest batch (see PostgresStore): no scan of the events
+    return "SELECT name FROM feature_names WHERE model = %(p1)s ORDER BY name"
+
+
+def _pg_number(value: str) -> str:
+    """A JSONB number as ``double precision``, as in ``(features -> name)::text::double precision``."""
+    return f"({value})::text::double precision"
+
+
+#: ``predictions.features`` (JSON text) as JSONB. JSONB refuses the ``\u0000`` escape (a NUL in a
+#: string, which the TEXT column keeps): it is read as U+FFFD instead (``\\u0000`` stays valid too).
+PG_FEATURES = (
+    "(CASE WHEN strpos(p.features, '\\u0000') > 0 THEN replace(p.features, '\\u0000', '\\ufffd') "
+    "ELSE p.features END)::jsonb"
+)
+
+
+def _pg_rows(where: str, sensitive: str) -> str:
+    """The rows of both periods with their features parsed once; the ``OFFSET 0`` keeps PostgreSQL
+    from inlining the subquery and parsing the JSON again for every feature."""
+    return f"(SELECT p.ts{sensitive}, {PG_FEATURES} AS f FROM predictions p WHERE {where} OFFSET 0) AS p"
+
+
+def feature_kinds_sql(where: str, reference: str, features: list[str], probabilities: str) -> str:
+    """PostgreSQL, one scan over both periods, one result row: per feature (a name parameter of
+    ``features``) the rows with a number, the rows with another non-null value, and the reference
+    period's quantiles of the numbers at ``probabilities`` (a ``double precision[]`` expression).
+
+    ``where`` selects the rows of both periods, ``reference`` those of the reference period.
+    """
+    columns = []
+    for name in features:
+        value = f"(p.f -> {name})"
+        is_number = f"jsonb_typeof({value}) = 'number'"
+        columns += [
+            f"count(*) FILTER (WHERE {is_number})",
+            f"count(*) FILTER (WHERE jsonb_typeof({value}) NOT IN ('number', 'null'))",
+            f"percentile_cont({probabilities}) WITHIN GROUP (ORDER BY {_pg_number(value)}) "
+            f"FILTER (WHERE {reference} AND {is_number})",
+        ]
+    return f"SELECT {', '.join(columns)} FROM {_pg_rows(where, '')}"
+
+
+def feature_bins_sql(
+    where: str, period: str, sensitive: str, n_sensitive: int, numbers: list[tuple[str, str]], categories: list[str]
+) -> str:
+    """PostgreSQL, one scan over both periods: counts per period, group, feature and bin.
+
+    ``numbers`` pairs each numeric feature's name parameter with its bin edges (a ``double
+    precision[]`` expression, ``''`` for a single bin); the bin of a value is the number of edges at or
+    below it. ``categories`` are the name parameters of the categorical features, binned by value.
+    """
+    values = ", ".join(f"({name}::text, p.f -> {name})" for name in [n for n, _ in numbers] + categories)
+    cases = " ".join(
+        f"WHEN {name} THEN " + (f"width_bucket({_pg_number('e.value')}, {edges})" if edges else "0")
+        for name, edges in numbers
+    )
+    number_keys = "ARRAY[" + ", ".join(f"{name}::text" for name, _ in numbers) + "]::text[]"
+    category_keys = "ARRAY[" + ", ".join(f"{name}::text" for name in categories) + "]::text[]"
+    keys = ", ".join(str(i + 1) for i in range(4 + n_sensitive))
     return (
-        "SELECT DISTINCT k FROM (SELECT jsonb_object_keys(features::jsonb) AS k FROM predictions "
-        "WHERE model = %(p1)s AND features IS NOT NULL) t ORDER BY k"
+        f"SELECT {period} AS period{sensitive}, e.key, "
+        f"{f'CASE e.key {cases} END' if numbers else 'NULL::integer'} AS bin, "
+        f"CASE WHEN e.key = ANY({category_keys}) THEN e.value #>> '{{}}' END AS category, count(*) "
+        f"FROM {_pg_rows(where, sensitive)} CROSS JOIN LATERAL (VALUES {values}) AS e(key, value) "
+        f"WHERE ((e.key = ANY({number_keys}) AND jsonb_typeof(e.value) = 'number') OR "
+        f"(e.key = ANY({category_keys}) AND jsonb_typeof(e.value) <> 'null')) GROUP BY {keys}"
     )
 
 
