@@ -99,8 +99,8 @@ async def _consume(consumer: Any) -> None:
         loop.add_signal_handler(sig, stop.set)
     await consumer.connect()
     console.print(
-        f"consuming stream {consumer.stream!r} (durable {consumer.durable!r}) from {consumer.url}; dead letters to "
-        f"{consumer.dead_letter_subject!r}",
+        f"consuming stream {consumer.stream!r} (durable {consumer.durable!r}) from {consumer.shown_url}; "
+        f"dead letters to {consumer.dead_letter_subject!r}",
         highlight=False,
     )
     try:

@@ -3,6 +3,7 @@ the Prometheus gauge and the scheduler inside the service, on DuckDB and Postgre
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Iterator
@@ -237,3 +238,38 @@ def test_rule_kinds_round_trip_through_the_store(store: Store) -> None:
     assert kinds == [("r0", "fairness"), ("r1", "drift"), ("r2", "label_coverage")]
     assert store.list_rules(model="other") == []
     assert store.list_rules()[2].to_dict()["delay"] == "3d"
+
+
+def test_a_pass_keeps_what_the_api_changed_meanwhile(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the pass reads the firing alerts, then the API acknowledges, silences and replaces the rule
+    store_days(store, [REAL_GAP, REAL_GAP, REAL_GAP])
+    record = add_rule(store)
+    apply_evaluations(store, record, evaluate_rule(store, record.rule, T0, T0 + DAY), T0 + DAY)
+    (alert,) = store.list_alerts()
+    read = store.list_alerts
+    until = T0 + 9 * DAY
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        found = read(*args, **kwargs)
+        if kwargs.get("state") == "firing":
+            store.acknowledge_alert(alert.alert_id, "oncall", T0 + DAY)
+            store.silence_alert(alert.alert_id, until, T0 + DAY)
+        return found
+
+    monkeypatch.setattr(store, "list_alerts", racing)
+    apply_evaluations(store, record, evaluate_rule(store, record.rule, T0 + DAY, T0 + 2 * DAY), T0 + 2 * DAY)
+    monkeypatch.undo()
+    (kept,) = store.list_alerts()
+    assert (kept.windows_firing, kept.acknowledged_by, kept.silenced_until) == (2, "oncall", until)
+
+    def replacing(*args: Any, **kwargs: Any) -> Any:
+        found = read(*args, **kwargs)
+        if kwargs.get("state") == "firing":
+            store.replace_rule(dataclasses.replace(record, updated=T0 + 2 * DAY))
+        return found
+
+    monkeypatch.setattr(store, "list_alerts", replacing)
+    apply_evaluations(store, record, evaluate_rule(store, record.rule, T0 + 2 * DAY, T0 + 3 * DAY), T0 + 3 * DAY)
+    monkeypatch.undo()
+    (resolved,) = store.list_alerts()
+    assert (resolved.state, resolved.windows_firing) == ("resolved", 2)  # not revived by the stale copy

@@ -282,3 +282,33 @@ def test_unconfigured_notifier_fails_without_losing_the_alert(store: Store) -> N
     (alert,) = store.list_alerts()
     (delivery,) = store.list_deliveries(alert.alert_id)
     assert delivery.status == "failed" and "notifier 'gone' is not configured" in (delivery.last_error or "")
+
+
+def test_webhook_errors_do_not_reveal_the_url_path() -> None:
+    # the path of a Slack-style webhook URL is its secret; errors are stored and shown to read keys
+    receiver = Receiver([403])
+    secret_url = receiver.url + "/T000/B000/s3cretToken"
+    try:
+        with pytest.raises(NotificationError, match="refused the notification") as info:
+            send_notification(SlackNotifier(url=secret_url, backoff=0), PAYLOAD, "k")
+    finally:
+        receiver.close()
+    assert "s3cretToken" not in str(info.value) and "127.0.0.1" in str(info.value)
+    down = f"http://127.0.0.1:{free_port()}/hook/s3cretToken"
+    with pytest.raises(NotificationError, match="ConnectError") as info:
+        send_notification(WebhookNotifier(url=down, backoff=0, max_attempts=1, timeout=2), PAYLOAD, "k")
+    assert "s3cretToken" not in str(info.value)
+
+
+def test_a_broken_notifier_does_not_block_the_outbox(store: Store) -> None:
+    store_days(store, [REAL_GAP])
+    rule = dp_rule(notify=["broken", "log"])
+    record = RuleRecord("r1", rule.name, rule.model, rule.kind, rule.model_dump(mode="json"), T0, T0)
+    store.insert_rule(record)
+    apply_evaluations(store, record, evaluate_rule(store, rule, T0, T0 + DAY), T0 + DAY)
+    notifiers: dict[str, Any] = {"broken": WebhookNotifier(url="http://a:b/x"), "log": LogNotifier()}
+    report = deliver_due(store, notifiers, T0 + DAY)
+    assert (report.sent, report.retrying) == (1, 1)
+    (alert,) = store.list_alerts()
+    broken = next(d for d in store.list_deliveries(alert.alert_id) if d.notifier == "broken")
+    assert broken.status == "pending" and "check its configuration in FAIRWATCH_NOTIFIERS" in (broken.last_error or "")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from fairwatch.exceptions import InvalidInputError, MissingDependencyError
+from fairwatch.exceptions import BrokerUnavailableError, InvalidInputError, MissingDependencyError
 from fairwatch.monitor import open_store
 from fairwatch.stream import IncomingMessage, NatsConsumer, PoisonMessageError, decode_event, write_batch
 from fairwatch.stream._consumer import dead_letter_payload
@@ -95,3 +98,77 @@ def test_missing_nats_py_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "nats", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'fairwatch\[stream\]'"):
         _nats._nats()
+
+
+def test_an_event_the_store_refuses_is_dead_lettered_even_alone(tmp_path: Path) -> None:
+    # a batch of one must not raise: the consumer would neither acknowledge nor dead-letter it
+    store = open_store(f"duckdb://{tmp_path / 's.duckdb'}")
+    refused = {**PREDICTION, "prediction_id": "bad"}
+
+    def insert(events: list[object]) -> object:
+        if any(getattr(e, "prediction_id", None) == "bad" for e in events):
+            raise InvalidInputError("value out of range")
+        return real(events)
+
+    real = store.insert_predictions
+    store.insert_predictions = insert  # type: ignore[method-assign,assignment]
+    alone = write_batch(store, [message("fw.predictions", refused)])
+    assert alone.stored == 0 and alone.dead == [(0, "the store refused the event: value out of range")]
+    mixed = write_batch(store, [message("fw.predictions", PREDICTION), message("fw.predictions", refused)])
+    assert mixed.stored == 1 and [index for index, _ in mixed.dead] == [1]
+    store.close()
+
+
+def test_the_broker_url_is_shown_without_credentials() -> None:
+    # shown in logs, errors and GET /v1/consumer (any read key): no user, password or token
+    store = open_store("duckdb://:memory:")
+    consumer = NatsConsumer(store, stream="S", url="nats://app:s3cret@127.0.0.1:4222,tls://tok3n@nats-2:4222")
+    assert consumer.shown_url == "nats://127.0.0.1:4222,tls://nats-2:4222"
+    assert NatsConsumer(store, stream="S", url="nats://127.0.0.1:4222").shown_url == "nats://127.0.0.1:4222"
+    store.close()
+
+
+def test_an_unreachable_broker_error_shows_no_credentials() -> None:
+    pytest.importorskip("nats")
+    store = open_store("duckdb://:memory:")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    consumer = NatsConsumer(store, stream="S", url=f"nats://app:s3cret@127.0.0.1:{port}", connect_timeout=0.5)
+    with pytest.raises(BrokerUnavailableError, match=f"cannot reach NATS at nats://127.0.0.1:{port} ") as info:
+        asyncio.run(consumer.connect())
+    assert "s3cret" not in str(info.value)
+    store.close()
+
+
+def test_the_service_disconnects_a_consumer_that_stopped_early(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fastapi.testclient import TestClient
+
+    import fairwatch.stream._nats as nats_module
+    from fairwatch.server import Settings, create_app
+
+    closed: list[bool] = []
+
+    class Crashing:
+        def __init__(self, store: object, **options: Any) -> None:
+            self.url = self.shown_url = options["url"]
+            self.stream, self.durable, self.dead_letter_subject = "S", "d", "dl"
+
+        async def connect(self) -> None:
+            pass
+
+        async def run(self, stop: asyncio.Event) -> None:
+            raise RuntimeError("unexpected")
+
+        async def close(self) -> None:
+            closed.append(True)
+
+    monkeypatch.setattr(nats_module, "NatsConsumer", Crashing)
+    monkeypatch.setenv("FAIRWATCH_CONSUME_NATS", "nats://127.0.0.1:1")
+    app = create_app(Settings(store="duckdb://:memory:", auth_disabled=True))
+    with TestClient(app) as client:
+        assert client.get("/v1/consumer").json()["running"] in (True, False)
+    assert closed == [True]
+    assert "the stream consumer had stopped: RuntimeError: unexpected" in caplog.text

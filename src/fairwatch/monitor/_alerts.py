@@ -278,6 +278,8 @@ _ALERT_COLUMNS = (
     "alert_id, rule_id, rule_name, model, pair_key, state, started, last_window_end, resolved, windows_firing, "
     "evidence, created, updated, acknowledged, acknowledged_by, silenced_until"
 )
+#: Alert columns only the API changes (an evaluation pass never overwrites them).
+_API_ALERT_COLUMNS = frozenset({"acknowledged", "acknowledged_by", "silenced_until"})
 _RESOLVE_OPEN = (
     "UPDATE alerts SET state = 'resolved', resolved = ?, updated = ? WHERE rule_id = ? AND state = 'firing'",
 )
@@ -430,10 +432,14 @@ class AlertStore(ABC):
                 [alert.alert_id, *values],
             )
         else:
+            # an evaluation pass updates a firing alert from a copy read when the pass began: the fields
+            # the API sets meanwhile (acknowledge, silence) are left alone, and an alert that a rule
+            # replacement or deletion resolved meanwhile stays resolved
             columns = [c.strip() for c in _ALERT_COLUMNS.split(",")][1:]
+            kept = [(c, v) for c, v in zip(columns, values) if c not in _API_ALERT_COLUMNS]
             statement = (
-                f"UPDATE alerts SET {', '.join(f'{c} = ?' for c in columns)} WHERE alert_id = ?",
-                [*values, alert.alert_id],
+                f"UPDATE alerts SET {', '.join(f'{c} = ?' for c, _ in kept)} WHERE alert_id = ? AND state = 'firing'",
+                [*(v for _, v in kept), alert.alert_id],
             )
         outbox = [
             (

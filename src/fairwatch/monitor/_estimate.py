@@ -44,7 +44,7 @@ from fairwatch.metrics._summary import disparity_values
 from fairwatch.monitor._durations import parse_duration
 from fairwatch.monitor._sql import Dialect, _common, _group_by, _placeholder
 from fairwatch.monitor._store import CellQuery, Store
-from fairwatch.monitor._windows import _aligned_range, _check_labels
+from fairwatch.monitor._windows import _aligned_range, _check_labels, _check_sensitive
 
 __all__ = [
     "ESTIMATED_METRICS",
@@ -449,17 +449,6 @@ def fit_reference_calibration(
         for key, cells in _group_rows(rows, k).items()
     }
     return ReferenceCalibration(model, tuple(sensitive), reference_start, reference_end, groups)
-
-
-def _check_sensitive(store: Store, sensitive: Sequence[str]) -> None:
-    if not sensitive:
-        raise InvalidInputError("sensitive must name at least one sensitive attribute")
-    known = store.sensitive_attributes()
-    for attribute in sensitive:
-        if attribute.lower() not in known:
-            raise InvalidInputError(
-                f"unknown sensitive attribute {attribute!r}; known: {', '.join(known) or 'none yet'}"
-            )
 
 
 def _calibrate_group(

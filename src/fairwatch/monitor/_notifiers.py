@@ -199,9 +199,28 @@ def _body(payload: Mapping[str, Any], idempotency_key: str) -> bytes:
     return json.dumps({**payload, "idempotency_key": idempotency_key}, sort_keys=True, default=str).encode("utf-8")
 
 
+def _endpoint(url: str) -> str:
+    """``https://hooks.example`` of a webhook URL: its path and query often carry a secret token
+    (Slack incoming webhooks do), and errors end up in the outbox, which read keys can see.
+
+    Examples
+    --------
+    >>> _endpoint("https://hooks.slack.com/services/T0/B0/s3cret?x=1")
+    'https://hooks.slack.com'
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or '?'}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # not a valid URL (the request fails and says so): show no part of it
+        return "the notifier's URL"
+
+
 def _post(config: _HttpConfig, body: bytes, headers: dict[str, str], sleep: Any = time.sleep) -> None:
     import httpx
 
+    endpoint = _endpoint(config.url)
     problem = ""
     with httpx.Client(timeout=config.timeout) as client:
         for attempt in range(config.max_attempts):
@@ -210,15 +229,15 @@ def _post(config: _HttpConfig, body: bytes, headers: dict[str, str], sleep: Any 
             try:
                 response = client.post(config.url, content=body, headers={**config.headers, **headers})
             except httpx.HTTPError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = f"{type(exc).__name__}: {str(exc).replace(config.url, endpoint)}"
                 continue
             if response.status_code < 300:
                 return
             problem = f"HTTP {response.status_code}"
             if response.status_code < 500 and response.status_code not in (408, 429):
-                raise NotificationError(f"{config.url} refused the notification ({problem})", retryable=False)
+                raise NotificationError(f"{endpoint} refused the notification ({problem})", retryable=False)
     raise NotificationError(
-        f"{config.url} did not accept the notification after {config.max_attempts} attempt(s): {problem}"
+        f"{endpoint} did not accept the notification after {config.max_attempts} attempt(s): {problem}"
     )
 
 
@@ -351,7 +370,15 @@ def deliver_due(
                     f"{', '.join(sorted(notifiers))})",
                     retryable=False,
                 )
-            send_notification(config, delivery.payload, delivery.delivery_id)
+            try:
+                send_notification(config, delivery.payload, delivery.delivery_id)
+            except NotificationError:
+                raise
+            except Exception as exc:  # a broken configuration (e.g. an invalid URL) must not block the outbox
+                raise NotificationError(
+                    f"notifier {delivery.notifier!r} failed unexpectedly ({type(exc).__name__}); check its "
+                    f"configuration in FAIRWATCH_NOTIFIERS; it is retried later"
+                ) from exc
         except NotificationError as exc:
             delivery.attempts += 1
             delivery.last_error = str(exc)[:500]

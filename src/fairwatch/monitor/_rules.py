@@ -62,6 +62,7 @@ from fairwatch.metrics._summary import COMPOSITES
 from fairwatch.monitor._durations import parse_duration
 from fairwatch.monitor._events import MODEL_NAME
 from fairwatch.monitor._store import CellQuery, Store, sensitive_column
+from fairwatch.monitor._windows import _check_sensitive, _labelled_view
 
 __all__ = [
     "Comparison",
@@ -620,21 +621,6 @@ def _plan(rule: FairnessRule, stats: GroupStats) -> tuple[list[tuple[str, int, i
     return plan, None
 
 
-def _labelled_view(stats: GroupStats) -> GroupStats:
-    assert stats.confusion_n is not None
-    labelled = np.asarray(stats.confusion_n.sum(axis=(-2, -1)), dtype=np.float64)
-    return GroupStats(
-        sensitive_names=stats.sensitive_names,
-        groups=stats.groups,
-        n=labelled,
-        weight=labelled.copy(),
-        confusion=stats.confusion,
-        confusion_n=stats.confusion_n,
-        scores=stats.scores,
-        pos_label=stats.pos_label,
-    )
-
-
 def assess_stats(rule: FairnessRule, stats: GroupStats, *, random_state: int = 0) -> Assessment:
     """Evaluate a fairness rule on GroupStats; arrays may carry a leading window axis ``(W, G)``.
 
@@ -852,12 +838,7 @@ def _coverage_cells(
         sensitive=tuple(rule.sensitive),
         model_version=rule.model_version,
     )
-    known = store.sensitive_attributes()
-    for attribute in rule.sensitive:
-        if attribute.lower() not in known:
-            raise InvalidInputError(
-                f"unknown sensitive attribute {attribute!r}; known: {', '.join(known) or 'none yet'}"
-            )
+    _check_sensitive(store, rule.sensitive, allow_empty=True)  # none: the coverage of all predictions
     k = len(rule.sensitive)
     cells: dict[tuple[int, GroupKey], list[int]] = {}
     for row in store.confusion_cells(query):

@@ -31,7 +31,7 @@ __all__ = ["PassReport", "RuleScheduler", "closed_windows"]
 
 log = logging.getLogger("fairwatch.alerts")
 
-#: Windows evaluated per rule and pass when the service catches up after a stop.
+#: After a stop, a rule catches up on at most this many of its latest closed windows; older ones are skipped.
 MAX_CATCH_UP = 48
 
 

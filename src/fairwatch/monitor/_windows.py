@@ -107,6 +107,18 @@ def _labelled_counts(stats: GroupStats) -> np.ndarray:
     return np.asarray(stats.confusion_n.sum(axis=(-2, -1)))
 
 
+def _check_sensitive(store: Store, sensitive: Sequence[str], *, allow_empty: bool = False) -> None:
+    """At least one sensitive attribute (unless ``allow_empty``), each one the store knows (case-insensitive)."""
+    if not sensitive and not allow_empty:
+        raise InvalidInputError("sensitive must name at least one sensitive attribute")
+    known = store.sensitive_attributes()
+    for attribute in sensitive:
+        if attribute.lower() not in known:
+            raise InvalidInputError(
+                f"unknown sensitive attribute {attribute!r}; known: {', '.join(known) or 'none yet'}"
+            )
+
+
 def _aligned_range(
     store: Store, model: str, start: datetime | None, end: datetime | None, width: timedelta
 ) -> tuple[datetime, datetime]:
@@ -196,12 +208,7 @@ def window_metrics(
     if not sensitive:
         raise InvalidInputError("sensitive must name at least one sensitive attribute")
     start, end = _aligned_range(store, model, start, end, width)  # an unknown model is reported first
-    known = store.sensitive_attributes()
-    for attribute in sensitive:
-        if attribute.lower() not in known:
-            raise InvalidInputError(
-                f"unknown sensitive attribute {attribute!r}; known: {', '.join(known) or 'none yet'}"
-            )
+    _check_sensitive(store, sensitive)
     _check_labels(store, model, pos_label)
     query = CellQuery(
         model=model,

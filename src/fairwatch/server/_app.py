@@ -345,6 +345,17 @@ async def _run_hooks(hooks: Sequence[Callable[[], Awaitable[None] | None]]) -> N
             await result
 
 
+async def _run_shutdown_hooks(hooks: Sequence[Callable[[], Awaitable[None] | None]]) -> None:
+    """Every hook runs, whatever the others do: one that fails is logged, the rest still stop."""
+    for hook in hooks:
+        try:
+            result = hook()
+            if result is not None:
+                await result
+        except Exception:
+            log.exception("a shutdown hook failed (%s); stopping the others", getattr(hook, "__qualname__", hook))
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     """Build the service. ``store`` overrides ``settings.store`` (tests pass one in)."""
     settings = settings or Settings()
@@ -358,14 +369,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> Any:
         if auth.disabled:
             log.warning("FAIRWATCH_AUTH_DISABLED is set: the API accepts requests without a key")
-        with _collector_tuned_for_batches():
-            await _run_hooks(context.startup)
-            try:
-                yield
-            finally:
-                await _run_hooks(context.shutdown)
-        if own_store:
-            active_store.close()
+        try:
+            with _collector_tuned_for_batches():
+                try:
+                    await _run_hooks(context.startup)
+                    yield
+                finally:
+                    # also after a failed start (e.g. an unreachable broker): stop what did start
+                    await _run_shutdown_hooks(context.shutdown)
+        finally:
+            if own_store:
+                active_store.close()
 
     app = FastAPI(
         title="fairwatch",
@@ -524,7 +538,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         body = HealthResponse(status="ok", store="reachable", version=__version__)
         return JSONResponse(body.model_dump())
 
-    @app.get("/metrics", tags=["operations"], response_class=Response)
+    scrape = [Depends(auth.require("read"))] if settings.metrics_require_key else []
+
+    @app.get("/metrics", tags=["operations"], response_class=Response, dependencies=scrape)
     def prometheus() -> Response:
         """Prometheus text format."""
         return Response(telemetry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -40,11 +40,10 @@ from fairwatch.exceptions import InvalidInputError
 from fairwatch.monitor import CellQuery, ModelInfo, Store, drift, parse_duration, window_metrics
 from fairwatch.monitor._estimate import (
     UNCERTAINTY_METHOD,
-    _check_sensitive,
     estimate_windows,
     fit_reference_calibration,
 )
-from fairwatch.monitor._windows import _aligned_range
+from fairwatch.monitor._windows import _aligned_range, _check_sensitive
 from fairwatch.server._app import ServiceContext
 from fairwatch.server._security import Principal, unknown_model
 

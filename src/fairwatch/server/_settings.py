@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     cors_origins : str
         Comma-separated origins allowed to call the API from a browser (``FAIRWATCH_CORS_ORIGINS``);
         empty (the default) sends no CORS headers at all.
+    metrics_require_key : bool
+        Ask for an API key with the ``read`` scope on ``GET /metrics`` (``FAIRWATCH_METRICS_REQUIRE_KEY``).
+        Off by default, as Prometheus scrapers usually scrape without one: the gauges name models,
+        disparities and firing rules (no group values), so keep the port private or turn this on.
     session_cookie_secure : bool or None
         ``Secure`` flag of the dashboard's session cookie (``FAIRWATCH_SESSION_COOKIE_SECURE``); by
         default set when the login request came over HTTPS.
@@ -69,6 +73,7 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(default=0.0, ge=0.0)
     rate_limit_burst: int = Field(default=0, ge=0)
     cors_origins: str = ""
+    metrics_require_key: bool = False
     session_cookie_secure: bool | None = None
     session_ttl_seconds: int = Field(default=8 * 3600, gt=0)
     evaluation_interval: float = Field(default=60.0, ge=0.0)

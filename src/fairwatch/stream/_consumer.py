@@ -158,16 +158,12 @@ def _store_events(store: Store, kind: str, items: list[tuple[int, Any]], result:
         done = insert([event for _, event in items])
     except StoreUnavailableError:
         raise
-    except FairwatchError:
-        if len(items) == 1:
-            raise
+    except FairwatchError as exc:
+        if len(items) == 1:  # also a batch of one: dead-lettered, never raised (nothing would ack it)
+            result.dead.append((items[0][0], f"the store refused the event: {exc}"))
+            return
         for item in items:  # find the event the store refuses; the others are stored
-            try:
-                _store_events(store, kind, [item], result)
-            except StoreUnavailableError:
-                raise
-            except FairwatchError as exc:
-                result.dead.append((item[0], f"the store refused the event: {exc}"))
+            _store_events(store, kind, [item], result)
         return
     result.stored += done.accepted
     result.duplicates += done.duplicates

@@ -26,7 +26,7 @@ from fairwatch.stream._consumer import (
     write_batch,
 )
 
-__all__ = ["NatsConsumer", "subject_matches"]
+__all__ = ["NatsConsumer", "subject_matches", "without_credentials"]
 
 log = logging.getLogger("fairwatch.stream")
 
@@ -44,6 +44,21 @@ def _nats() -> Any:
             "streaming ingest from NATS needs nats-py: pip install 'fairwatch[stream]'"
         ) from exc
     return nats
+
+
+def without_credentials(url: str) -> str:
+    """``url`` (or comma-separated URLs) without the user, password or token before ``@``.
+
+    Examples
+    --------
+    >>> without_credentials("nats://app:s3cret@nats-1:4222,nats://tok@nats-2")
+    'nats://nats-1:4222,nats://nats-2'
+    """
+    shown = []
+    for part in url.split(","):
+        scheme, sep, rest = part.strip().rpartition("://")
+        shown.append(f"{scheme}{sep}{rest.rpartition('@')[2]}")
+    return ",".join(shown)
 
 
 def subject_matches(pattern: str, subject: str) -> bool:
@@ -116,6 +131,8 @@ class NatsConsumer(Consumer):
             raise InvalidInputError(f"max_wait must be positive (seconds); got {max_wait}")
         self.store = store
         self.url = url
+        #: The URL as logs, errors and ``GET /v1/consumer`` show it: user, password or token left out.
+        self.shown_url = without_credentials(url)
         self.stream = stream
         self.subjects = list(subjects)
         self.durable = durable
@@ -143,11 +160,11 @@ class NatsConsumer(Consumer):
         async def disconnected() -> None:
             gauge.set(0)
             if not self._closing:
-                log.warning("disconnected from NATS at %s; reconnecting", self.url)
+                log.warning("disconnected from NATS at %s; reconnecting", self.shown_url)
 
         async def reconnected() -> None:
             gauge.set(1)
-            log.warning("reconnected to NATS at %s", self.url)
+            log.warning("reconnected to NATS at %s", self.shown_url)
 
         async def error(exc: Exception) -> None:
             log.debug("NATS client error: %s", exc)
@@ -198,7 +215,7 @@ class NatsConsumer(Consumer):
             if isinstance(exc, asyncio.TimeoutError):
                 reason = f"no answer within {3 * self.connect_timeout:g} s"
             raise BrokerUnavailableError(
-                f"cannot reach NATS at {self.url} ({reason}); check the URL and that nats-server is running with "
+                f"cannot reach NATS at {self.shown_url} ({reason}); check the URL and that nats-server is running with "
                 f"JetStream enabled (nats-server -js)"
             ) from None
         await probe.close()
@@ -219,8 +236,8 @@ class NatsConsumer(Consumer):
             captured = list(self.subjects)
         except (NoRespondersError, ServiceUnavailableError) as exc:
             raise BrokerUnavailableError(
-                f"NATS at {self.url} does not answer JetStream requests ({type(exc).__name__}); start nats-server "
-                f"with JetStream enabled (nats-server -js)"
+                f"NATS at {self.shown_url} does not answer JetStream requests ({type(exc).__name__}); start "
+                f"nats-server with JetStream enabled (nats-server -js)"
             ) from None
         if len(self.subjects) > 1 and set(self.subjects) != set(captured):
             raise InvalidInputError(

@@ -7,12 +7,15 @@ The consumer writes to the service's store and reports on the service's ``/metri
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ConsumeSettings", "build_router"]
+
+log = logging.getLogger("fairwatch.stream")
 
 
 class ConsumeSettings(BaseSettings):
@@ -59,9 +62,14 @@ def build_router(ctx: Any) -> APIRouter:
 
     async def shutdown() -> None:
         stop.set()
-        for task in tasks:
-            await task
-        await consumer.close()
+        try:
+            for task in tasks:
+                try:
+                    await task
+                except Exception as exc:  # the consumer stopped early: say why, and still disconnect
+                    log.error("the stream consumer had stopped: %s: %s", type(exc).__name__, exc)
+        finally:
+            await consumer.close()
 
     ctx.startup.append(start)
     ctx.shutdown.append(shutdown)
@@ -72,7 +80,7 @@ def build_router(ctx: Any) -> APIRouter:
         running = bool(tasks) and not tasks[0].done()
         return {
             "broker": "nats",
-            "url": consumer.url,
+            "url": consumer.shown_url,
             "stream": consumer.stream,
             "durable": consumer.durable,
             "dead_letter_subject": consumer.dead_letter_subject,
