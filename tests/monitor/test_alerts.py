@@ -180,6 +180,9 @@ def test_keys_limited_to_other_models_see_no_rules_or_alerts(store: Store) -> No
         assert client.get(f"/v1/alerts/{alert['id']}", headers=limited).status_code == 404
         assert client.get("/v1/rules", headers=limited).json()["rules"] == []
         assert client.get(f"/v1/rules/{rule_id}", headers=limited).status_code == 404
+    # the store filters by the granted models before the limit: a key's own alerts are never crowded out
+    assert [a.model for a in store.list_alerts(models=["loans", "credit"], limit=1)] == ["credit"]
+    assert store.list_alerts(models=["loans"]) == [] and store.list_alerts(models=[]) == []
 
 
 def test_alert_api_errors(app_client: TestClient) -> None:

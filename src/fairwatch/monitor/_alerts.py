@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -480,17 +480,27 @@ class AlertStore(ABC):
         *,
         rule_id: str | None = None,
         key: str | None = None,
+        models: Collection[str] | None = None,
     ) -> list[AlertRecord]:
-        """Alerts, most recently started first, filtered by model, state, rule or comparison key."""
+        """Alerts, most recently started first, filtered by model, state, rule or comparison key, and
+        to ``models`` (the models a caller may see) before the limit applies."""
         filters = [
             (c, v)
             for c, v in (("model", model), ("state", state), ("rule_id", rule_id), ("pair_key", key))
             if v is not None
         ]
-        where = ("WHERE " + " AND ".join(f"{c} = ?" for c, _ in filters)) if filters else ""
+        clauses = [f"{c} = ?" for c, _ in filters]
+        params: list[Any] = [v for _, v in filters]
+        if models is not None:
+            granted = sorted(models)
+            if not granted:
+                return []
+            clauses.append(f"model IN ({', '.join('?' for _ in granted)})")
+            params += granted
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = self._execute(
             f"SELECT {_ALERT_COLUMNS} FROM alerts {where} ORDER BY started DESC, alert_id LIMIT ?",
-            [*(v for _, v in filters), int(limit)],
+            [*params, int(limit)],
         )
         return [_alert_from_row(r) for r in rows]
 

@@ -250,10 +250,8 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             raise InvalidInputError(f"state must be one of {', '.join(ALERT_STATES)}; got {state!r}")
         if model is not None and not _sees(reader, model):
             return AlertsResponse(alerts=[])
-        granted = getattr(reader, "models", None)
-        if model is None and granted is not None and len(granted) == 1:
-            model = next(iter(granted))  # let the store filter (and apply the limit) for the one model
-        alerts = store.list_alerts(model=model, state=state, limit=limit, rule_id=rule_id)
+        granted = getattr(reader, "models", None)  # the store filters before it applies the limit
+        alerts = store.list_alerts(model=model, state=state, limit=limit, rule_id=rule_id, models=granted)
         return AlertsResponse(alerts=[_alert_out(a) for a in alerts if _sees(reader, a.model)])
 
     def found_alert(alert: AlertRecord | None, alert_id: str, reader: Any = None) -> AlertOut:
