@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from fairwatch._text import comma_list
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError
 
 __all__ = ["register"]
@@ -31,10 +32,6 @@ def _open(store: str | None) -> Any:
     except ImportError as exc:
         raise MissingDependencyError("monitoring needs the server extra: pip install 'fairwatch[server]'") from exc
     return open_store(store or Settings().store)
-
-
-def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def _parse_time(value: str | None, option: str) -> datetime | None:
@@ -171,8 +168,8 @@ def ingest_command(
         "prediction": prediction_column,
         "label": label_column,
         "score": score_column,
-        "sensitive": _split(sensitive),
-        "features": _split(features),
+        "sensitive": comma_list(sensitive),
+        "features": comma_list(features),
         "version": model_version,
         "timezone": timezone_name,
     }
@@ -235,11 +232,11 @@ def windows_command(
         results = window_metrics(
             target,
             model,
-            sensitive=_split(sensitive),
+            sensitive=comma_list(sensitive),
             window=window,
             start=_parse_time(start, "--start"),
             end=_parse_time(end, "--end"),
-            metrics=_split(metrics) or None,
+            metrics=comma_list(metrics) or None,
             ci=ci,
             min_group_size=min_group_size,
             model_version=model_version,
@@ -292,10 +289,10 @@ def keys_create(
     store: StoreOption = None,
 ) -> None:
     """Create a key; it is printed once and stored only as a hash."""
-    granted = None if models is None else _split(models)
+    granted = None if models is None else comma_list(models)
     target = _open(store)
     try:
-        key = target.create_key(name, _split(scopes), models=granted)
+        key = target.create_key(name, comma_list(scopes), models=granted)
     finally:
         target.close()
     typer.echo(key.plain)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from fairwatch._text import comma_list
 from fairwatch.exceptions import InvalidInputError
 
 __all__ = ["audit_report_html", "register"]
@@ -45,10 +46,6 @@ def audit_report_html(
     }
     parameters.update({k: v for k, v in columns.items() if v is not None})
     return str(result.to_html(checks=policies, input_hash=file_digest(paths), parameters=parameters))
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _pos_label(raw: str | None) -> Any:
@@ -103,7 +100,7 @@ def impact_ratio_command(
     table = read_table(file)
     result = impact_ratio(
         table,
-        categories=_split(categories),
+        categories=comma_list(categories),
         selected=selected,
         score=score,
         pos_label=_pos_label(pos_label),

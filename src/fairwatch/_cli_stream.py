@@ -10,13 +10,10 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from fairwatch._text import comma_list
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError
 
 __all__ = ["consume_command", "register"]
-
-
-def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def consume_command(
@@ -67,7 +64,7 @@ def consume_command(
             target,
             url=nats_url,
             stream=stream,
-            subjects=_split(subjects),
+            subjects=comma_list(subjects),
             durable=durable,
             dead_letter_subject=dead_letter_subject,
             batch_size=batch_size,

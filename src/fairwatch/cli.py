@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from fairwatch._text import comma_list
 from fairwatch._version import __version__
 from fairwatch.exceptions import FairwatchError, InvalidInputError, MissingDependencyError
 
@@ -174,10 +175,8 @@ def scan_files(files: list[str], file_format: str, engine: str) -> Any:
 
 
 def _split(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for value in values or []:
-        out.extend(part.strip() for part in value.split(",") if part.strip())
-    return out
+    """Items of a repeatable, comma-separated option (``--sensitive sex,race --sensitive age``)."""
+    return [item for value in values or [] for item in comma_list(value)]
 
 
 def _pos_label(data: Any, column: str, raw: str | None) -> Any:

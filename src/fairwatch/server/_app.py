@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from fairwatch._text import comma_list
 from fairwatch._version import __version__
 from fairwatch.exceptions import (
     FairwatchError,
@@ -308,10 +309,6 @@ def _collector_tuned_for_batches() -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
-def _split(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
 # -- the app ---------------------------------------------------------------------------------------
 @dataclass
 class ServiceContext:
@@ -471,11 +468,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         pos_label: str = "1",
     ) -> MetricsResponse:
         """Fairness metrics per tumbling window, with intervals and label coverage."""
-        names = _split(metrics) or None
+        names = comma_list(metrics) or None
         windows = window_metrics(
             active_store,
             model,
-            sensitive=_split(sensitive),
+            sensitive=comma_list(sensitive),
             window=window,
             start=start,
             end=end,
@@ -490,7 +487,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         metric_names = list(windows[0].metric_names) if windows else []
         return MetricsResponse(
             model=model,
-            sensitive=_split(sensitive),
+            sensitive=comma_list(sensitive),
             window=window,
             metrics=metric_names,
             windows=[WindowOut.model_validate(w) for w in payload],
@@ -516,8 +513,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             reference_end=reference_end,
             start=start,
             end=end,
-            sensitive=_split(sensitive),
-            features=_split(features) or None,
+            sensitive=comma_list(sensitive),
+            features=comma_list(features) or None,
             bins=bins,
             model_version=model_version,
         )

@@ -36,6 +36,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AwareDatetime, BaseModel, Field
 
+from fairwatch._text import comma_list
 from fairwatch.exceptions import InvalidInputError
 from fairwatch.monitor import CellQuery, ModelInfo, Store, drift, parse_duration, window_metrics
 from fairwatch.monitor._estimate import (
@@ -183,10 +184,6 @@ def _asset_response(asset: _Asset, request: Request) -> Response:
 # -- request bodies and payload helpers ------------------------------------------------------------
 class LoginRequest(BaseModel):
     api_key: str = Field(min_length=1, max_length=1024)
-
-
-def _split(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def _model_info(store: Store, model: str, viewer: Principal) -> ModelInfo:
@@ -480,7 +477,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         model_version: str | None = None,
     ) -> dict[str, Any]:
         info = _model_info(store, model, viewer)
-        attributes = _split(sensitive) or store.sensitive_attributes()[:1]
+        attributes = comma_list(sensitive) or store.sensitive_attributes()[:1]
         shown = _shown_windows(info, window)
         windows = window_metrics(
             store,
@@ -515,7 +512,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     ) -> dict[str, Any]:
         """Label-dependent metrics of the shown windows, estimated where labels are missing."""
         info = _model_info(store, model, viewer)
-        attributes = _split(sensitive) or store.sensitive_attributes()[:1]
+        attributes = comma_list(sensitive) or store.sensitive_attributes()[:1]
         _check_sensitive(store, attributes)
         shown = _shown_windows(info, window)
         answer: dict[str, Any] = {
@@ -612,7 +609,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             reference_end=reference[1],
             start=current[0],
             end=current[1],
-            sensitive=_split(sensitive),
+            sensitive=comma_list(sensitive),
             model_version=model_version,
         )
         return {

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel
 
+from fairwatch._text import comma_list
+
 __all__ = ["build_router"]
 
 
@@ -55,7 +57,7 @@ def build_router(ctx: Any) -> APIRouter:
         pos_label: str = "1",
     ) -> EstimatesResponse:
         """Estimated TPR, FPR, precision, accuracy and disparities before labels arrive (marked ``estimated``)."""
-        names = [s.strip() for s in sensitive.split(",") if s.strip()]
+        names = comma_list(sensitive)
         calibration, windows = estimate_windows(
             ctx.store,
             model,
