@@ -35,7 +35,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -54,6 +53,8 @@ from typing import Any
 import httpx
 import numpy as np
 from pydantic import BaseModel
+
+import _machine
 
 BATCH = 5_000
 API_KEY = "bench-ingest-key"
@@ -479,31 +480,14 @@ def evaluate(results: Sequence[CaseResult]) -> dict[str, Any]:
 
 
 def machine_info() -> dict[str, Any]:
-    import duckdb
-    import fastapi
-    import pydantic
-    import uvicorn
-
-    import fairwatch
-
-    cpu = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as fh:
-        cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu_model": cpu,
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "python": sys.version.split()[0],
-        "fairwatch": fairwatch.__version__,
-        "fastapi": fastapi.__version__,
-        "pydantic": pydantic.__version__,
-        "uvicorn": uvicorn.__version__,
-        "duckdb": duckdb.__version__,
-        "http_parser": "httptools" if _has("httptools") else "h11",
-        "event_loop": "uvloop" if _has("uvloop") else "asyncio",
-        "load_average_at_start": list(os.getloadavg()),
-    }
+    return _machine.machine_info(
+        "fastapi",
+        "pydantic",
+        "uvicorn",
+        "duckdb",
+        http_parser="httptools" if _has("httptools") else "h11",
+        event_loop="uvloop" if _has("uvloop") else "asyncio",
+    )
 
 
 def _has(module: str) -> bool:

@@ -41,12 +41,10 @@ Results are printed as a table and written to ``benchmarks/results/metrics_vs_fa
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import gc
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +57,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+import _machine
 import fairwatch
 from fairwatch.metrics import group_stats, summarize
 
@@ -467,37 +466,8 @@ def _describe(value: Any) -> str:
     return f"{value:,.3f}"
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_info() -> dict[str, Any]:
-    import fairlearn
-    import sklearn
-
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": affinity,
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pa.__version__,
-        "scikit_learn": sklearn.__version__,
-        "fairlearn": fairlearn.__version__,
-        "fairwatch": fairwatch.__version__,
-        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
+    return _machine.machine_info("numpy", "pandas", "pyarrow", "scikit-learn", "fairlearn")
 
 
 # -- main -------------------------------------------------------------------------------------------

@@ -39,10 +39,8 @@ Pareto plot goes to ``benchmarks/results/mitigation_neural.png`` when matplotlib
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import time
 import warnings
 from collections.abc import Callable
@@ -51,12 +49,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sklearn
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-import fairwatch
+import _machine
 from fairwatch.datasets import load_adult
 from fairwatch.metrics import demographic_parity_difference, equalized_odds_difference
 from fairwatch.mitigation import (
@@ -336,20 +333,7 @@ def _front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def machine_info() -> dict[str, Any]:
-    import fairlearn
-
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cuda": torch.cuda.is_available(),
-        "scikit_learn": sklearn.__version__,
-        "fairlearn": fairlearn.__version__,
-        "fairwatch": fairwatch.__version__,
-        "load_average_at_start": list(os.getloadavg()),
-    }
+    return _machine.machine_info("torch", "scikit-learn", "fairlearn", cuda=torch.cuda.is_available())
 
 
 def main() -> None:

@@ -37,11 +37,9 @@ Results are printed as a table and written to ``benchmarks/results/mitigation_po
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import json
 import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,10 +47,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sklearn
 from sklearn.linear_model import LogisticRegression
 
-import fairwatch
+import _machine
 from fairwatch.datasets import load_adult
 from fairwatch.metrics import demographic_parity_difference, equalized_odds_difference
 from fairwatch.mitigation import ThresholdOptimizer
@@ -177,28 +174,7 @@ def run_task(name: str, X: np.ndarray, y: np.ndarray, sensitive: np.ndarray, rep
 
 
 def machine_info() -> dict[str, Any]:
-    import fairlearn
-
-    cpu_model = platform.processor() or "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu_model": cpu_model,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scikit_learn": sklearn.__version__,
-        "fairlearn": fairlearn.__version__,
-        "fairwatch": fairwatch.__version__,
-        "load_average_at_start": list(os.getloadavg()),
-    }
+    return _machine.machine_info("numpy", "pandas", "scikit-learn", "fairlearn")
 
 
 def print_table(tasks: list[dict[str, Any]]) -> None:

@@ -42,11 +42,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import gc
 import json
 import os
-import platform
 import time
 import warnings
 from collections.abc import Callable
@@ -55,12 +53,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
-import fairwatch
+import _machine
 from fairwatch.datasets import load_adult
 from fairwatch.mitigation import ExponentiatedGradient, GridSearch
 
@@ -255,28 +252,7 @@ def parallel_ceiling(X: np.ndarray, y: np.ndarray, n_fits: int, repeats: int) ->
 
 
 def machine_info() -> dict[str, Any]:
-    import fairlearn
-
-    cpu_model = platform.processor() or "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu_model": cpu_model,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scikit_learn": sklearn.__version__,
-        "fairlearn": fairlearn.__version__,
-        "fairwatch": fairwatch.__version__,
-        "load_average_at_start": list(os.getloadavg()),
-    }
+    return _machine.machine_info("numpy", "pandas", "scikit-learn", "fairlearn")
 
 
 def print_table(results: list[dict[str, Any]]) -> None:

@@ -34,7 +34,6 @@ import datetime as dt
 import gc
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import _machine
 from fairwatch.monitor import Store, open_store, window_metrics
 from fairwatch.monitor._store import LABELS_SEEN_BACKFILL
 
@@ -287,23 +287,7 @@ def bench_store(kind: str, rows: int, args: argparse.Namespace, workdir: Path) -
 
 
 def machine_info() -> dict[str, Any]:
-    import duckdb
-
-    import fairwatch
-
-    cpu = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as fh:
-        cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu_model": cpu,
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "python": sys.version.split()[0],
-        "fairwatch": fairwatch.__version__,
-        "duckdb": duckdb.__version__,
-        "load_average_at_start": list(os.getloadavg()),
-    }
+    return _machine.machine_info("duckdb")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
