@@ -5,7 +5,8 @@ ratio is taken under the same machine load):
 
 * **ExponentiatedGradient(LogisticRegression(), DemographicParity, eps=0.01)** on a 100,000 x 10
   synthetic task and on Adult: ``fit`` time; fairwatch with its defaults (``n_jobs=None``, lazy gap
-  check, warm starts), and for information with ``n_jobs=2`` and in fairlearn's exact mode
+  check, warm starts, one core), with ``n_jobs=2`` (the next iteration's fit runs beside the
+  linear program's gap-check fit), and for information in fairlearn's exact mode
   (``gap_check="exact", warm_start=False``, which fits the same models as fairlearn);
 * **GridSearch(DecisionTreeClassifier, DemographicParity, grid_size=100)** on Adult: ``fit`` time
   of fairlearn (one core, it has no ``n_jobs``) and of fairwatch with ``n_jobs=1`` and ``2``;
@@ -169,10 +170,14 @@ def run_exponentiated_gradient(
     result["speedup_n_jobs_2"] = fl["fit_seconds"] / result["fairwatch_n_jobs_2"]["fit_seconds"]
     result["speedup_exact"] = fl["fit_seconds"] / result["fairwatch_exact"]["fit_seconds"]
     result["cpu_speedup"] = fl["cpu_seconds"] / fw["cpu_seconds"]
+    two = result["fairwatch_n_jobs_2"]
     result["meets_targets"] = {
-        "speedup_at_least_3x": result["speedup"] >= TARGET_EG_SPEEDUP,
-        "violation_within_fairlearn_plus_0.01": fw["violation"] <= fl["violation"] + VIOLATION_MARGIN,
-        "accuracy_within_fairlearn_minus_0.005": fw["accuracy"] >= fl["accuracy"] - ACCURACY_MARGIN,
+        "speedup_at_least_3x_one_core": result["speedup"] >= TARGET_EG_SPEEDUP,
+        "speedup_at_least_3x_n_jobs_2": result["speedup_n_jobs_2"] >= TARGET_EG_SPEEDUP,
+        "violation_within_fairlearn_plus_0.01": max(fw["violation"], two["violation"])
+        <= fl["violation"] + VIOLATION_MARGIN,
+        "accuracy_within_fairlearn_minus_0.005": min(fw["accuracy"], two["accuracy"])
+        >= fl["accuracy"] - ACCURACY_MARGIN,
     }
     return result
 

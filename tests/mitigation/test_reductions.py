@@ -319,6 +319,7 @@ def test_exponentiated_gradient_is_reproducible_and_independent_of_n_jobs(gap_ch
     first, parallel, again = fit(None), fit(2), fit(None)
     for other in (parallel, again):
         np.testing.assert_array_equal(other.weights_, first.weights_)
+        assert other.n_oracle_calls_ == first.n_oracle_calls_  # look-ahead fits count when used
         np.testing.assert_array_equal(other.predict_proba(task.X_test), first.predict_proba(task.X_test))
         np.testing.assert_array_equal(other.predict(task.X_test), first.predict(task.X_test))
     assert not np.array_equal(first.predict(task.X_test, random_state=1), first.predict(task.X_test, random_state=2))

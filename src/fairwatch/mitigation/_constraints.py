@@ -375,7 +375,8 @@ class _BoundParity(BoundConstraint):
         return out if self.weights is None else out * self.weights
 
     def reduced_labels(self, signed: FloatArray, y: np.ndarray) -> np.ndarray:
-        return (signed > 0).astype(np.int64)
+        # int8: scikit-learn finds the classes of a small integer type several times faster
+        return (signed > 0).astype(np.int8)
 
     def project_lambda(self, lambda_vec: FloatArray) -> FloatArray:
         if self.ratio != 1.0:

@@ -22,12 +22,13 @@ import time
 import types
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed  # type: ignore[import-untyped]
+from joblib import Parallel, delayed, effective_n_jobs  # type: ignore[import-untyped]
 from scipy import optimize
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import accuracy_score, r2_score
@@ -428,6 +429,8 @@ class _Lagrangian:
         self.oracle_execution_times: list[float] = []
         self._cache: dict[bytes, _OracleResult] = {}
         self._pending: dict[bytes, tuple[_OracleResult, float]] = {}
+        self._ahead: dict[bytes, tuple[_OracleResult, float]] = {}  # next step's fit, run during a check
+        self._workers: Any = None  # joblib's Parallel, kept open for the whole search
         self._solved: list[tuple[FloatArray, Any]] = []  # (normalised cell table, model) for warm starts
         self._frozen: int | None = None
         self._last_linprog: tuple[int, tuple[FloatArray, FloatArray, _GapResult]] | None = None
@@ -448,15 +451,18 @@ class _Lagrangian:
         key = np.round(np.asarray(table, dtype=np.float64).ravel() / scale, 10).tobytes()
         return key, labels, weights
 
-    def _estimator_for(self, key: bytes) -> Any:
+    def _estimator_for(self, key: bytes, known_count: int | None = None) -> Any:
         """A fresh estimator, warm-started from the model of the most similar problem solved so far.
 
         Problems are compared by their normalised cell tables (L1 distance); the closer the
         weights, the closer the solutions, so the optimiser starts near its optimum. During a gap
-        check only the models known when the check started are candidates, so the starting points
-        (hence the models) do not depend on how many of the check's fits run in parallel.
+        check only the models known when the check started are candidates (``known_count``, or
+        the check's own snapshot), so the starting points (hence the models) do not depend on
+        how many of the fits run in parallel.
         """
-        known = self._solved if self._frozen is None else self._solved[: self._frozen]
+        if known_count is None:
+            known_count = self._frozen
+        known = self._solved if known_count is None else self._solved[:known_count]
         if self.warm_param is None or not known:
             return self.make_estimator()
         table = np.frombuffer(key, dtype=np.float64)
@@ -477,13 +483,13 @@ class _Lagrangian:
         error, gamma = self.constraint.evaluate(predictions)
         return _OracleResult(model, predictions, error, gamma), elapsed
 
-    def _oracle(self, lambda_vec: FloatArray) -> _OracleResult:
+    def _oracle(self, lambda_vec: FloatArray, known_count: int | None = None) -> _OracleResult:
         key, labels, weights = self._reduced(lambda_vec)
         result = self._cache.get(key)
         if result is None:
-            pending = self._pending.pop(key, None)
+            pending = self._pending.pop(key, None) or self._ahead.pop(key, None)
             if pending is None:
-                result, elapsed = self._run_oracle(labels, weights, self._estimator_for(key))
+                result, elapsed = self._run_oracle(labels, weights, self._estimator_for(key, known_count))
             else:
                 result, elapsed = pending
             self.n_oracle_calls += 1
@@ -495,34 +501,67 @@ class _Lagrangian:
             self._cache[key] = result
         return result
 
-    def prefetch(self, lambda_vecs: Sequence[FloatArray]) -> None:
+    @property
+    def parallel(self) -> bool:
+        return self.n_jobs is not None and self.n_jobs != 1
+
+    @contextmanager
+    def workers(self) -> Iterator[None]:
+        """Keep one pool of threads (one BLAS thread each) for all parallel fits of the search.
+
+        A plain thread pool: a round of two fits is dispatched in well under a millisecond, where
+        a joblib call costs several (the rounds are short, ~50 ms on 100k rows).
+        """
+        if not self.parallel:
+            yield
+            return
+        with _blas_limit(self.n_jobs), ThreadPoolExecutor(max_workers=effective_n_jobs(self.n_jobs)) as workers:
+            self._workers = workers
+            try:
+                yield
+            finally:
+                self._workers = None
+
+    @property
+    def n_solved(self) -> int:
+        """Models solved so far that later fits may warm-start from."""
+        return len(self._solved)
+
+    def prefetch(self, lambda_vecs: Sequence[FloatArray], ahead: FloatArray | None = None) -> None:
         """Fit the reduced problems of several multiplier vectors in parallel (speculatively).
 
         A result is only used when the sequential algorithm asks for the same problem, and each fit
         starts from the model the sequential algorithm would start from, so the outcome does not
-        depend on ``n_jobs``.
+        depend on ``n_jobs``. ``ahead`` is the next step's multiplier vector: its fit is kept
+        beyond this gap check, for :meth:`best_h` of the next iteration.
         """
-        if self.n_jobs is None or self.n_jobs == 1:
+        if not self.parallel:
             return
         todo: dict[bytes, tuple[np.ndarray, FloatArray]] = {}
-        for lambda_vec in lambda_vecs:
+        for lambda_vec in [*lambda_vecs, *([] if ahead is None else [ahead])]:
             key, labels, weights = self._reduced(lambda_vec)
-            if key not in self._cache and key not in self._pending:
+            if key not in self._cache and key not in self._pending and key not in self._ahead:
                 todo[key] = (labels, weights)
         if len(todo) < 2:
             return
         estimators = [self._estimator_for(key) for key in todo]
-        with _blas_limit(self.n_jobs):
-            results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(self._run_oracle)(labels, weights, estimator)
+        with nullcontext() if self._workers is not None else self.workers():
+            futures = [
+                self._workers.submit(self._run_oracle, labels, weights, estimator)
                 for (labels, weights), estimator in zip(todo.values(), estimators)
-            )
+            ]
+            results = [future.result() for future in futures]
+        ahead_key = None if ahead is None else self._reduced(ahead)[0]
         for key, outcome in zip(todo, results):
-            self._pending[key] = outcome
+            (self._ahead if key == ahead_key else self._pending)[key] = outcome
 
-    def best_h(self, lambda_vec: FloatArray) -> int:
-        """Index of the best response to ``lambda_vec`` (a new predictor is kept if it improves)."""
-        result = self._oracle(lambda_vec)
+    def best_h(self, lambda_vec: FloatArray, known_count: int | None = None) -> int:
+        """Index of the best response to ``lambda_vec`` (a new predictor is kept if it improves).
+
+        ``known_count``: warm-start only from the first that many models solved (see
+        :meth:`_estimator_for`).
+        """
+        result = self._oracle(lambda_vec, known_count)
         h_value = result.error + float(result.gamma @ lambda_vec)
         if self.predictors:
             values = np.asarray(self.errors) + np.asarray(self.gammas) @ lambda_vec
@@ -553,18 +592,26 @@ class _Lagrangian:
         high = error + (self.l1_bound * max_constraint if max_constraint > 0 else 0.0)
         return value, high, gamma, error
 
-    def eval_gap(self, q: FloatArray, lambda_hat: FloatArray, nu: float) -> _GapResult:
-        """The duality gap of the mixture ``q`` against the averaged multipliers ``lambda_hat``."""
+    def eval_gap(self, q: FloatArray, lambda_hat: FloatArray, nu: float, ahead: FloatArray | None = None) -> _GapResult:
+        """The duality gap of the mixture ``q`` against the averaged multipliers ``lambda_hat``.
+
+        With ``n_jobs``, ``ahead`` (the next iteration's multipliers) is fitted alongside the
+        check's first fit: most checks stop after that fit, so the two run in parallel.
+        """
         value, high, gamma, error = self.evaluate(q, lambda_hat)
         result = _GapResult(value, value, high, gamma, error)
         if self.lazy and self._gap_exceeds_without_oracle(result, lambda_hat, nu):
             return result
-        batch = len(_GAP_MULTIPLIERS) if self.n_jobs == -1 else max(1, self.n_jobs or 1)
+        width = len(_GAP_MULTIPLIERS) + 1 if self.n_jobs == -1 else max(1, self.n_jobs or 1)
+        # rounds of parallel fits: the first shares its width with ``ahead``
+        first = max(1, width - (ahead is not None))
+        starts = {0: ahead, **{s: None for s in range(first, len(_GAP_MULTIPLIERS), width)}}
         self._frozen = len(self._solved)
         try:
             for start, mul in enumerate(_GAP_MULTIPLIERS):
-                if start % batch == 0:
-                    self.prefetch([m * lambda_hat for m in _GAP_MULTIPLIERS[start : start + batch]])
+                if start in starts:
+                    end = first if start == 0 else start + width
+                    self.prefetch([m * lambda_hat for m in _GAP_MULTIPLIERS[start:end]], starts[start])
                 h_idx = self.best_h(mul * lambda_hat)
                 one_hot = np.zeros(len(self.predictors))
                 one_hot[h_idx] = 1.0
@@ -593,7 +640,9 @@ class _Lagrangian:
         result.low = result.value
         return False
 
-    def solve_linprog(self, nu: float) -> tuple[FloatArray, FloatArray, _GapResult] | None:
+    def solve_linprog(
+        self, nu: float, ahead: FloatArray | None = None
+    ) -> tuple[FloatArray, FloatArray, _GapResult] | None:
         n_hs = len(self.predictors)
         if self._last_linprog is not None and self._last_linprog[0] == n_hs:
             return self._last_linprog[1]
@@ -617,7 +666,7 @@ class _Lagrangian:
             return None
         q = np.asarray(primal.x[:-1], dtype=np.float64)
         lambda_vec = np.asarray(dual.x[:-1], dtype=np.float64)
-        outcome = (q, lambda_vec, self.eval_gap(q, lambda_vec, nu))
+        outcome = (q, lambda_vec, self.eval_gap(q, lambda_vec, nu, ahead))
         self._last_linprog = (n_hs, outcome)
         return outcome
 
@@ -699,9 +748,10 @@ class ExponentiatedGradient(_Reduction):
         ElasticNet, Lasso, or a Pipeline ending in one); ``True`` for any estimator with a
         ``warm_start`` parameter (wrong for forests and boosting, which would add to the model).
     n_jobs : int, optional
-        Fit the speculative best responses of the duality-gap check in parallel (threads). The
-        result is identical to ``n_jobs=None``; it only helps when the gap check needs several
-        fits (close to convergence) and cores are idle.
+        Fit best responses in parallel (threads): the next iteration's alongside the first fit of
+        the linear program's gap check, and the check's further fits (close to convergence)
+        together. The result is identical to ``n_jobs=None``; the last iteration's look-ahead fit
+        is wasted, so it pays when cores are idle.
     random_state : int, RandomState or None
         Seeds the ``random_state`` parameters of ``estimator`` that are ``None`` and is the
         default seed of :meth:`predict`'s randomization.
@@ -847,14 +897,20 @@ class ExponentiatedGradient(_Reduction):
         last_gap = np.inf
         nu = self.nu
         eta = self.eta0 / l1_bound
-        with _progress(self.progress, type(self).__name__, self.max_iter) as bar:
+        known: int | None = None  # models the next step's fit may warm-start from (see eval_gap's ``ahead``)
+
+        def multipliers(theta: FloatArray) -> FloatArray:
+            exp_theta = np.exp(theta)
+            return np.asarray(l1_bound * exp_theta / (1.0 + exp_theta.sum()), dtype=np.float64)
+
+        with _progress(self.progress, type(self).__name__, self.max_iter) as bar, lagrangian.workers():
             for t in range(self.max_iter):
-                exp_theta = np.exp(theta)
-                lambda_vec = l1_bound * exp_theta / (1.0 + exp_theta.sum())
+                lambda_vec = multipliers(theta)
                 lambdas_eg.append(lambda_vec)
                 lambda_sum += lambda_vec
                 lambda_eg = lambda_sum / (t + 1)
-                h_idx = lagrangian.best_h(lambda_vec)
+                h_idx = lagrangian.best_h(lambda_vec, known)
+                known = None
                 if t == 0 and nu is None:
                     nu = self._default_nu(lagrangian, problem)
                 assert nu is not None
@@ -865,9 +921,19 @@ class ExponentiatedGradient(_Reduction):
                 q_eg = self._q_vector(q_counts, len(lagrangian.predictors))
                 gap_eg = result_eg.gap()
                 gaps_eg.append(gap_eg)
+                # the next step's multipliers (used only if this step is not the last), computed
+                # before the linear program so that its gap check can fit them alongside
+                if t >= last_regret_checked * _REGRET_CHECK_INCREASE_T:
+                    best_gap = min(gaps_eg)
+                    if best_gap > last_gap * _SHRINK_REGRET:
+                        eta *= _SHRINK_ETA
+                    last_regret_checked = t
+                    last_gap = best_gap
+                theta = theta + eta * (gamma - constraint.bound())
                 gap_lp, q_lp = np.inf, None
                 if t > 0 and self.run_linprog_step:
-                    outcome = lagrangian.solve_linprog(nu)
+                    known = lagrangian.n_solved
+                    outcome = lagrangian.solve_linprog(nu, multipliers(theta) if lagrangian.parallel else None)
                     if outcome is not None:
                         q_lp, lambda_lp, result_lp = outcome
                         lambdas_lp[t] = lambda_lp
@@ -882,13 +948,6 @@ class ExponentiatedGradient(_Reduction):
                 if gaps[t] < nu and t >= _MIN_ITER:
                     bar.finish()
                     break
-                if t >= last_regret_checked * _REGRET_CHECK_INCREASE_T:
-                    best_gap = min(gaps_eg)
-                    if best_gap > last_gap * _SHRINK_REGRET:
-                        eta *= _SHRINK_ETA
-                    last_regret_checked = t
-                    last_gap = best_gap
-                theta += eta * (gamma - constraint.bound())
 
         gaps_array = np.asarray(gaps)
         best_iter = int(np.flatnonzero(gaps_array <= gaps_array.min() + _PRECISION)[-1])
