@@ -430,7 +430,7 @@ class _Lagrangian:
         self._cache: dict[bytes, _OracleResult] = {}
         self._pending: dict[bytes, tuple[_OracleResult, float]] = {}
         self._ahead: dict[bytes, tuple[_OracleResult, float]] = {}  # next step's fit, run during a check
-        self._workers: Any = None  # joblib's Parallel, kept open for the whole search
+        self._workers: ThreadPoolExecutor | None = None  # kept open for the whole search (see workers)
         self._solved: list[tuple[FloatArray, Any]] = []  # (normalised cell table, model) for warm starts
         self._frozen: int | None = None
         self._last_linprog: tuple[int, tuple[FloatArray, FloatArray, _GapResult]] | None = None
@@ -546,6 +546,7 @@ class _Lagrangian:
             return
         estimators = [self._estimator_for(key) for key in todo]
         with nullcontext() if self._workers is not None else self.workers():
+            assert self._workers is not None
             futures = [
                 self._workers.submit(self._run_oracle, labels, weights, estimator)
                 for (labels, weights), estimator in zip(todo.values(), estimators)
