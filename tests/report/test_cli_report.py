@@ -168,3 +168,26 @@ def test_audit_html_states_fail_if_gates_as_policies(
     html = target.read_text(encoding="utf-8")
     assert "demographic_parity_ratio &gt;= 0.5" in html and "&lt; 0.5" not in html
     assert "the check passed" in html
+
+
+def test_new_report_files_get_the_umask_mode_without_touching_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import sys
+
+    from fairwatch.report._io import write_text_atomic
+
+    old = os.umask(0o027)
+    try:
+        if sys.platform.startswith("linux"):  # read from /proc: other threads never see a changed umask
+
+            def no_umask(mask: int) -> int:
+                raise AssertionError("the umask was changed to read it")
+
+            monkeypatch.setattr(os, "umask", no_umask)
+        target = write_text_atomic(tmp_path / "report.html", "<html></html>")
+        monkeypatch.undo()
+        assert target.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
