@@ -276,3 +276,45 @@ def test_a_pass_keeps_what_the_api_changed_meanwhile(store: Store, monkeypatch: 
     monkeypatch.undo()
     (resolved,) = store.list_alerts()
     assert (resolved.state, resolved.windows_firing) == ("resolved", 2)  # not revived by the stale copy
+
+
+def test_stop_ends_a_pass_after_the_rule_in_progress(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import threading
+
+    import fairwatch.monitor._scheduler as scheduler_module
+
+    store_days(store, [REAL_GAP])
+    for rule_id in ("r1", "r2", "r3"):
+        add_rule(store, rule_id)
+    runner = RuleScheduler(
+        store, {"log": LogNotifier()}, interval=0.01, clock=lambda: T0 + DAY + dt.timedelta(minutes=5)
+    )
+    entered, release = threading.Event(), threading.Event()
+    evaluated: list[str] = []
+    evaluate = runner._evaluate
+
+    def slow_evaluate(record: RuleRecord, now: dt.datetime, report: Any) -> None:
+        entered.set()
+        assert release.wait(10)
+        evaluate(record, now, report)
+        evaluated.append(record.rule_id)
+
+    delivered: list[object] = []
+    monkeypatch.setattr(runner, "_evaluate", slow_evaluate)
+    monkeypatch.setattr(scheduler_module, "deliver_due", lambda *args: delivered.append(args))
+
+    async def scenario() -> None:
+        await runner.start()
+        assert await asyncio.to_thread(entered.wait, 10)
+        stopping = asyncio.create_task(runner.stop(timeout=10))
+        await asyncio.sleep(0.05)
+        assert not stopping.done()  # it waits for the rule in progress
+        release.set()
+        await stopping
+
+    asyncio.run(scenario())
+    assert evaluated == ["r1"] and delivered == []
+    assert store.get_rule("r1").evaluated_until == T0 + DAY  # type: ignore[union-attr]
+    assert store.get_rule("r2").evaluated_until is None  # evaluated after the next start
+    assert [r.rule_id for r in store.list_rules()] == ["r1", "r2", "r3"]

@@ -80,6 +80,9 @@ class RuleScheduler:
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._pass_lock = threading.Lock()  # one pass at a time (the loop and explicit calls)
+        # set by stop(): the pass in its worker thread ends after the rule it is evaluating, so the
+        # service does not close the store under a pass that a cancelled task can no longer wait for
+        self._stopping = threading.Event()
 
     # -- one pass (blocking; runs in a worker thread) ---------------------------------------------
     def run_once(self, now: datetime | None = None) -> PassReport:
@@ -96,11 +99,16 @@ class RuleScheduler:
             log.warning("rule scheduler: %s; retrying next pass", report.errors[-1])
             return report
         for record in records:
+            if self._stopping.is_set():
+                log.info("rule scheduler: stopping; the remaining rules are evaluated after the restart")
+                return report
             try:
                 self._evaluate(record, now, report)
             except Exception as exc:
                 report.errors.append(f"rule {record.rule_id} ({record.name!r}): {type(exc).__name__}: {exc}")
                 log.warning("rule scheduler: %s; retrying next pass", report.errors[-1])
+        if self._stopping.is_set():
+            return report  # the outbox keeps the due notifications for the next start
         try:
             report.deliveries = deliver_due(self.store, self.notifiers, now)
         except Exception as exc:
@@ -149,16 +157,20 @@ class RuleScheduler:
         if self.interval <= 0 or self._task is not None:
             return
         self._stop = asyncio.Event()
+        self._stopping.clear()
         self._task = asyncio.create_task(self._loop(), name="fairwatch-rule-scheduler")
 
     async def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the pass in progress (if any) has finished."""
+        """Stop: a pass in progress ends after the rule it is evaluating (rules evaluated so far keep
+        their progress; the others, and due notifications, wait for the next start)."""
         if self._task is None or self._stop is None:
             return
+        self._stopping.set()
         self._stop.set()
         try:
             await asyncio.wait_for(asyncio.shield(self._task), timeout=timeout)
         except asyncio.TimeoutError:
+            log.warning("rule scheduler: a rule evaluation outlasted the %.0f s stop timeout", timeout)
             self._task.cancel()
         self._task = None
 
