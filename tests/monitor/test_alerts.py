@@ -318,3 +318,21 @@ def test_stop_ends_a_pass_after_the_rule_in_progress(store: Store, monkeypatch: 
     assert store.get_rule("r1").evaluated_until == T0 + DAY  # type: ignore[union-attr]
     assert store.get_rule("r2").evaluated_until is None  # evaluated after the next start
     assert [r.rule_id for r in store.list_rules()] == ["r1", "r2", "r3"]
+
+
+def test_a_rule_deleted_during_a_pass_leaves_no_firing_alert(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store_days(store, [REAL_GAP])
+    add_rule(store)
+    save_alert = store.save_alert
+
+    def deleted_first(alert: Any, deliveries: Any, *, new: bool = False) -> None:
+        if new:
+            assert store.delete_rule(alert.rule_id)  # the API deletes the rule the pass has read
+        save_alert(alert, deliveries, new=new)
+
+    monkeypatch.setattr(store, "save_alert", deleted_first)
+    report = scheduler(store).run_once(T0 + DAY + dt.timedelta(minutes=5))
+    assert [t.event for t in report.transitions] == ["opened"] and report.errors == []
+    (alert,) = store.list_alerts()
+    assert alert.state == "resolved" and store.get_rule("r1") is None
+    assert store.list_alerts(state="firing") == []

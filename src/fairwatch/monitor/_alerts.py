@@ -393,6 +393,15 @@ class AlertStore(ABC):
         )
         return True
 
+    def resolve_alerts_of_deleted_rule(self, rule_id: str, now: datetime) -> None:
+        """Resolve the firing alerts of ``rule_id`` if the rule no longer exists: a pass that read the
+        rule before it was deleted may open an alert after the deletion resolved the open ones."""
+        self._execute(
+            "UPDATE alerts SET state = 'resolved', resolved = ?, updated = ? WHERE rule_id = ? AND state = 'firing' "
+            "AND NOT EXISTS (SELECT 1 FROM rules WHERE rules.rule_id = ?)",
+            [now, now, rule_id, rule_id],
+        )
+
     def get_rule(self, rule_id: str) -> RuleRecord | None:
         rows = self._execute(f"SELECT {_RULE_COLUMNS} FROM rules WHERE rule_id = ?", [rule_id])
         return _rule_from_row(rows[0]) if rows else None

@@ -134,7 +134,10 @@ class RuleScheduler:
         except UnknownModelError:
             evaluations = []  # no predictions for the model yet: nothing can fire
         report.windows += len(evaluations)
-        report.transitions.extend(apply_evaluations(self.store, record, evaluations, now))
+        transitions = apply_evaluations(self.store, record, evaluations, now)
+        report.transitions.extend(transitions)
+        if any(t.event == "opened" for t in transitions):
+            self.store.resolve_alerts_of_deleted_rule(record.rule_id, now)  # deleted during this pass
         self.store.set_rule_evaluated(record.rule_id, span[1])
 
     # -- the background task ------------------------------------------------------------------------
