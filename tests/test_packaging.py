@@ -28,10 +28,13 @@ import fairwatch
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: ``import fairwatch`` must stay under this many seconds (median over fresh processes) of CPU time
-#: of the importing thread: unlike wall time it does not grow on a busy machine, and unlike process
-#: time it leaves out the BLAS threads numpy starts.
-IMPORT_BUDGET_SECONDS = 0.3
+#: fairwatch's own modules (imported after numpy and narwhals, its two required dependencies) may
+#: cost at most this multiple of numpy's import, in CPU time of the importing thread (median over
+#: fresh processes). A ratio measured in one process holds on a slow or busy machine, where an
+#: absolute budget does not: the same import took 0.14-0.20 s one morning and 0.33-0.37 s on the
+#: same kind of machine that afternoon. scipy or pandas loaded eagerly would each cost more than
+#: twice numpy's import.
+IMPORT_BUDGET_NUMPY_MULTIPLE = 1.5
 #: Libraries that only optional features need; ``import fairwatch`` must not load any of them.
 HEAVY_MODULES = (
     "sklearn",
@@ -59,11 +62,16 @@ HEAVY_MODULES = (
 
 _PROBE = """
 import json, sys, time
-cpu, wall = time.thread_time(), time.perf_counter()
+start, wall = time.thread_time(), time.perf_counter()
+import numpy
+numpy_cpu = time.thread_time() - start
+import narwhals
+own = time.thread_time()
 import fairwatch
-cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+end = time.thread_time()
 heavy = sorted(m for m in json.loads(sys.argv[1]) if m in sys.modules)
-print(json.dumps({"cpu": cpu, "wall": wall, "heavy": heavy}))
+print(json.dumps({"cpu": end - start, "wall": time.perf_counter() - wall, "numpy_cpu": numpy_cpu,
+                  "own_cpu": end - own, "heavy": heavy}))
 """
 
 
@@ -95,16 +103,18 @@ def _slowest_imports(python: str | Path) -> str:
 
 
 def test_import_is_light_and_fast() -> None:
-    """`import fairwatch` loads numpy and narwhals only, within the budget (the importing thread's CPU
-    time, so a busy machine does not make the test flaky; the wall time is in the failure message)."""
+    """`import fairwatch` loads numpy and narwhals only, and its own modules cost less than
+    ``IMPORT_BUDGET_NUMPY_MULTIPLE`` times numpy's import (CPU time of the importing thread, in the
+    same process; the absolute times are in the failure message)."""
     results = _import_probe(sys.executable, runs=5)
     heavy = sorted({m for r in results for m in r["heavy"]})
     assert not heavy, f"`import fairwatch` imports optional libraries eagerly: {heavy}; import them lazily"
+    ratio = statistics.median(float(r["own_cpu"]) / float(r["numpy_cpu"]) for r in results)
     cpu = statistics.median(float(r["cpu"]) for r in results)
     wall = statistics.median(float(r["wall"]) for r in results)
-    assert cpu < IMPORT_BUDGET_SECONDS, (
-        f"`import fairwatch` took {cpu:.3f} s CPU ({wall:.3f} s wall), budget {IMPORT_BUDGET_SECONDS} s; "
-        f"largest imports: {_slowest_imports(sys.executable)}"
+    assert ratio < IMPORT_BUDGET_NUMPY_MULTIPLE, (
+        f"fairwatch's own modules took {ratio:.2f}x numpy's import time (budget {IMPORT_BUDGET_NUMPY_MULTIPLE}x; "
+        f"the whole import {cpu:.3f} s CPU, {wall:.3f} s wall); largest imports: {_slowest_imports(sys.executable)}"
     )
 
 
