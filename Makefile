@@ -42,7 +42,7 @@ typecheck: $(VENV)/.test-installed
 PYTEST_WORKERS ?= 2
 
 unit: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not exclusive" --junitxml=$(VENV)/junit.xml $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not exclusive" --junitxml=$(VENV)/junit.xml $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -p no:xdist -m exclusive --junitxml=$(VENV)/junit-exclusive.xml $(PYTEST_ARGS)
 	$(BIN)/python tests/_ci_assert_ran.py $(VENV)/junit.xml $(VENV)/junit-exclusive.xml
 

@@ -85,11 +85,3 @@ def browser() -> Iterator[Any]:
             _browser_unavailable(f"chromium at {CHROMIUM} did not start: {str(exc).splitlines()[0]}")
         yield launched
         launched.close()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With ``--dist loadgroup`` every Spark test runs on one xdist worker, so one JVM starts, not
-    one per worker (two JVMs on two cores slowed both workers)."""
-    for item in items:
-        if item.get_closest_marker("spark") is not None:
-            item.add_marker(pytest.mark.xdist_group("spark"))
