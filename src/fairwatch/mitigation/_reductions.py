@@ -538,8 +538,10 @@ class _Lagrangian:
         if not self.parallel:
             return
         todo: dict[bytes, tuple[np.ndarray, FloatArray]] = {}
+        ahead_key = None
         for lambda_vec in [*lambda_vecs, *([] if ahead is None else [ahead])]:
             key, labels, weights = self._reduced(lambda_vec)
+            ahead_key = key if lambda_vec is ahead else ahead_key
             if key not in self._cache and key not in self._pending and key not in self._ahead:
                 todo[key] = (labels, weights)
         if len(todo) < 2:
@@ -552,7 +554,6 @@ class _Lagrangian:
                 for (labels, weights), estimator in zip(todo.values(), estimators)
             ]
             results = [future.result() for future in futures]
-        ahead_key = None if ahead is None else self._reduced(ahead)[0]
         for key, outcome in zip(todo, results):
             (self._ahead if key == ahead_key else self._pending)[key] = outcome
 

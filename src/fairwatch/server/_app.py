@@ -335,21 +335,17 @@ ROUTER_MODULES: tuple[str, ...] = (
 )
 
 
-async def _run_hooks(hooks: Sequence[Callable[[], Awaitable[None] | None]]) -> None:
-    for hook in hooks:
-        result = hook()
-        if result is not None:
-            await result
-
-
-async def _run_shutdown_hooks(hooks: Sequence[Callable[[], Awaitable[None] | None]]) -> None:
-    """Every hook runs, whatever the others do: one that fails is logged, the rest still stop."""
+async def _run_hooks(hooks: Sequence[Callable[[], Awaitable[None] | None]], *, keep_going: bool = False) -> None:
+    """Run the hooks in order. ``keep_going`` (shutdown): every hook runs whatever the others do;
+    one that fails is logged and the rest still stop. Otherwise (startup) the first failure raises."""
     for hook in hooks:
         try:
             result = hook()
             if result is not None:
                 await result
         except Exception:
+            if not keep_going:
+                raise
             log.exception("a shutdown hook failed (%s); stopping the others", getattr(hook, "__qualname__", hook))
 
 
@@ -373,7 +369,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                     yield
                 finally:
                     # also after a failed start (e.g. an unreachable broker): stop what did start
-                    await _run_shutdown_hooks(context.shutdown)
+                    await _run_hooks(context.shutdown, keep_going=True)
         finally:
             if own_store:
                 active_store.close()
