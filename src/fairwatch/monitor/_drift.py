@@ -1,10 +1,14 @@
-"""Feature drift per group: a reference period against a current period, from binned counts.
+"""Feature drift per group: a reference period against a current period, from the roll-ups.
 
 Numeric features are binned at the reference period's deciles (by default) and compared with the
 population stability index (PSI), the Jensen–Shannon divergence (base 2, in [0, 1]) and the
 Kolmogorov–Smirnov statistic on the binned distributions; categorical features with the χ² test
-and the Jensen–Shannon divergence. Every number comes from aggregate queries: counts per period,
-group and bin.
+and the Jensen–Shannon divergence.
+
+The store keeps, per hour and group, each feature's counts on a fixed logarithmic grid of values
+(bins about 4% wide) and per category. The deciles are read off the reference period's grid counts,
+so a decile edge is within a grid bin of the exact quantile; both periods are binned with the same
+edges. Periods are whole hours.
 """
 
 from __future__ import annotations
@@ -20,18 +24,24 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from fairwatch.exceptions import InvalidInputError, UnknownModelError
-from fairwatch.monitor._sql import Dialect, feature_bins_sql, feature_kinds_sql, feature_names_sql, feature_value_sql
-from fairwatch.monitor._store import Store, sensitive_column
+from fairwatch.monitor._cells import Grid, _codes_of, check_size, feature_rows, group_map, make_grid
+from fairwatch.monitor._dictionary import ModelEntries
+from fairwatch.monitor._events import EARLIEST, LATEST
+from fairwatch.monitor._rollup import OTHER_CATEGORY
+from fairwatch.monitor._store import Store
 
 __all__ = ["FeatureDrift", "drift", "drift_statistics"]
 
 _EPS = 1e-4
-_FEATURE = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 
 
 @dataclass(frozen=True)
 class FeatureDrift:
-    """Drift of one feature, overall (``group is None``) or within one group."""
+    """Drift of one feature, overall (``group is None``) or within one group.
+
+    ``note`` says when the numbers are approximate: text values beyond the store's per-feature limit
+    counted together as ``"(other)"``, or a feature with both numbers and text.
+    """
 
     feature: str
     kind: str
@@ -44,6 +54,7 @@ class FeatureDrift:
     ks_pvalue: float | None = None
     chi2: float | None = None
     chi2_pvalue: float | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,74 +90,15 @@ def drift_statistics(reference: np.ndarray, current: np.ndarray, kind: str) -> d
     return out
 
 
-def _params(dialect: Dialect) -> tuple[list[Any], Any]:
-    values: list[Any] = []
-
-    def add(value: Any) -> str:
-        values.append(value)
-        return f"${len(values)}" if dialect == "duckdb" else f"%(p{len(values)})s"
-
-    return values, add
-
-
-def _period(add: Any, periods: Sequence[tuple[datetime, datetime]]) -> str:
-    """0 for rows of the reference period, 1 for the current period."""
-    (r0, r1), (c0, c1) = periods
-    return (
-        f"CASE WHEN p.ts >= {add(r0)} AND p.ts < {add(r1)} THEN 0 "
-        f"WHEN p.ts >= {add(c0)} AND p.ts < {add(c1)} THEN 1 END"
-    )
-
-
-def _where(add: Any, model: str, model_version: str | None, periods: Sequence[tuple[datetime, datetime]]) -> str:
-    """The model's rows in either period (not those between them)."""
-    (r0, r1), (c0, c1) = periods
-    where = (
-        f"p.model = {add(model)} AND ((p.ts >= {add(r0)} AND p.ts < {add(r1)}) "
-        f"OR (p.ts >= {add(c0)} AND p.ts < {add(c1)}))"
-    )
-    if model_version is not None:
-        where += f" AND p.model_version = {add(model_version)}"
-    return where
-
-
-def _kind(
-    store: Store,
-    dialect: Dialect,
-    model: str,
-    feature: str,
-    model_version: str | None,
-    periods: Sequence[tuple[datetime, datetime]],
-) -> str | None:
-    params, add = _params(dialect)
-    _, _, kind = feature_value_sql(dialect, feature)
-    where = _where(add, model, model_version, periods)
-    rows = store.query(f"SELECT {kind} AS k, count(*) FROM predictions p WHERE {where} GROUP BY 1", params)
-    kinds = {k for k, n in rows if k is not None and n > 0}
-    if not kinds:
-        return None
-    return "number" if kinds == {"number"} else "category"
-
-
-def _edges(
-    store: Store,
-    dialect: Dialect,
-    model: str,
-    feature: str,
-    model_version: str | None,
-    reference: tuple[datetime, datetime],
-    bins: int,
-) -> list[float]:
-    params, add = _params(dialect)
-    _, number, _ = feature_value_sql(dialect, feature)
-    probs = [i / bins for i in range(1, bins)]
-    where = f"p.model = {add(model)} AND p.ts >= {add(reference[0])} AND p.ts < {add(reference[1])}"
-    if model_version is not None:
-        where += f" AND p.model_version = {add(model_version)}"
-    sql = f"SELECT quantile_cont({number}, {probs!r}) FROM predictions p WHERE {where} AND {number} IS NOT NULL"
-    rows = store.query(sql, params)
-    values = rows[0][0] if rows else None
-    return sorted({float(v) for v in values}) if values else []
+def _period_grid(name: str, start: datetime, end: datetime) -> Grid:
+    for label, value in ((f"{name}_start" if name else "start", start), (f"{name}_end" if name else "end", end)):
+        if value.tzinfo is None:
+            raise InvalidInputError(f"{label} must include a timezone; got {value}")
+        if not EARLIEST <= value <= LATEST:
+            raise InvalidInputError(f"{label} ({value.isoformat()}) is outside the supported range 1970 to 2199")
+    if end <= start:
+        raise InvalidInputError("each period needs its end after its start")
+    return make_grid(start, end, end - start, finest=1, what=f"the {name or 'current'} period")
 
 
 def drift(
@@ -162,164 +114,130 @@ def drift(
     bins: int = 10,
     model_version: str | None = None,
 ) -> list[FeatureDrift]:
-    """Drift of each feature between the reference and the current period, overall and per group."""
-    dialect: Dialect = store.dialect  # type: ignore[assignment]
-    for name, value in (
-        ("reference_start", reference_start),
-        ("reference_end", reference_end),
-        ("start", start),
-        ("end", end),
-    ):
-        if value.tzinfo is None:
-            raise InvalidInputError(f"{name} must include a timezone; got {value}")
-    if reference_end <= reference_start or end <= start:
-        raise InvalidInputError("each period needs its end after its start")
+    """Drift of each feature between the reference and the current period, overall and per group.
+
+    Periods are whole hours (the store keeps feature histograms per hour and day).
+    """
+    grids = [_period_grid("reference", reference_start, reference_end), _period_grid("", start, end)]
     if not 2 <= bins <= 100:
         raise InvalidInputError(f"bins must be between 2 and 100; got {bins}")
-    if store.time_range(model) is None:  # an index lookup, not the per-model counts of models()
+    if store.time_range(model) is None:
         raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
-    known = [r[0] for r in store.query(feature_names_sql(dialect), [model])]
-    chosen = list(features) if features else known
+    entries = store.entries(model)
+    known = entries.feature_names()
+    chosen = list(dict.fromkeys(features)) if features else known
     for feature in chosen:
         if feature not in known:
             raise InvalidInputError(
                 f"unknown feature {feature!r} for model {model!r}; known: {', '.join(known) or 'none'}"
             )
-    attributes = store.sensitive_attributes()
+    attributes = store.sensitive_attributes(model)
     for attribute in sensitive:
         if attribute.lower() not in attributes:
-            raise InvalidInputError(f"unknown sensitive attribute {attribute!r}; known: {', '.join(attributes)}")
-    periods = [(reference_start, reference_end), (start, end)]
-    if dialect == "postgres":
-        return _drift_postgres(store, model, chosen, tuple(sensitive), model_version, periods, bins)
+            raise InvalidInputError(
+                f"unknown sensitive attribute {attribute!r} for model {model!r}; known: {', '.join(attributes)}"
+            )
+    mapping = group_map(store, model, sensitive)
+    check_size(2, len(mapping.keys) * max(len(chosen), 1))
+    series = store.series_ids(model, model_version)
+    # per feature id: rows (period, group code, code, n)
+    counts: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
+    for period, grid in enumerate(grids):
+        rows = feature_rows(store, series, grid)
+        if not rows:
+            continue
+        _, group_ids, feature_ids, codes, ns = (np.asarray(c) for c in zip(*rows))
+        group_codes = _codes_of(mapping, group_ids.astype(np.int64)).tolist()
+        for i, feature_id in enumerate(feature_ids.tolist()):
+            counts[int(feature_id)].append((period, group_codes[i], int(codes[i]), int(ns[i])))
     results: list[FeatureDrift] = []
     for feature in chosen:
-        kind = _kind(store, dialect, model, feature, model_version, periods)
-        if kind is None:
-            continue
-        results.extend(
-            _feature_drift(store, dialect, model, feature, kind, tuple(sensitive), model_version, periods, bins)
-        )
+        results.extend(_feature_drift(feature, entries, counts, mapping.keys, tuple(sensitive), bins))
     return results
+
+
+def _feature_ids(entries: ModelEntries, feature: str) -> dict[str, int]:
+    return {kind: i for i, (name, kind) in entries.features.items() if name == feature}
 
 
 def _feature_drift(
-    store: Store,
-    dialect: Dialect,
-    model: str,
     feature: str,
-    kind: str,
+    entries: ModelEntries,
+    counts: dict[int, list[tuple[int, int, int, int]]],
+    keys: Sequence[Any],
     sensitive: tuple[str, ...],
-    model_version: str | None,
-    periods: Sequence[tuple[datetime, datetime]],
     bins: int,
 ) -> list[FeatureDrift]:
-    text, number, _ = feature_value_sql(dialect, feature)
-    params, add = _params(dialect)
-    if kind == "number":
-        edges = _edges(store, dialect, model, feature, model_version, periods[0], bins)
-        bucket = " + ".join(f"(CASE WHEN {number} >= {e!r} THEN 1 ELSE 0 END)" for e in edges) or "0"
-        value_filter = f"{number} IS NOT NULL"
+    ids = _feature_ids(entries, feature)
+    numbers = counts.get(ids.get("number", -1), [])
+    texts = counts.get(ids.get("category", -1), [])
+    if not numbers and not texts:
+        return []
+    note = None
+    if texts:
+        kind = "category"
+        # numbers of a mixed feature count as categories of their grid bin
+        rows = [(p, g, ("c", c), n) for p, g, c, n in texts] + [(p, g, ("n", c), n) for p, g, c, n in numbers]
+        if numbers:
+            note = "the feature has numbers and text: numbers are counted as categories of their value bin"
+        other = {i for i, (name, value) in entries.categories.items() if name == feature and value == OTHER_CATEGORY}
+        if any(c in other for _, _, c, _ in texts):
+            note = (
+                "text values beyond the store's limit of categories per feature are counted together as "
+                f"{OTHER_CATEGORY!r}"
+            )
     else:
-        bucket = text
-        value_filter = f"{text} IS NOT NULL"
-    period = _period(add, periods)
-    where = _where(add, model, model_version, periods)
-    sens = "".join(f', p."{sensitive_column(s)}"' for s in sensitive)
-    sql = (
-        f"SELECT {period} AS period{sens}, {bucket} AS bucket, count(*) FROM predictions p "
-        f"WHERE {where} AND {value_filter} GROUP BY ALL"
-    )
-    return _summaries(feature, kind, sensitive, store.query(sql, params))
+        kind = "number"
+        edges = _decile_codes([(c, n) for p, _, c, n in numbers if p == 0], bins)
+        rows = [(p, g, int(np.searchsorted(edges, c, side="right")), n) for p, g, c, n in numbers]
+    return _summaries(feature, kind, sensitive, keys, rows, note)
 
 
-def _probabilities(bins: int) -> str:
-    """The quantiles that make ``bins`` bins, as a PostgreSQL array literal."""
-    return "ARRAY[" + ", ".join(repr(i / bins) for i in range(1, bins)) + "]::double precision[]"
-
-
-def _drift_postgres(
-    store: Store,
-    model: str,
-    features: list[str],
-    sensitive: tuple[str, ...],
-    model_version: str | None,
-    periods: Sequence[tuple[datetime, datetime]],
-    bins: int,
-) -> list[FeatureDrift]:
-    """All features in two scans of the two periods, each row's JSON parsed once per scan: the kind
-    of each feature and the reference quantiles of the numeric ones, then the bin counts.
-
-    (Per feature, as for DuckDB, PostgreSQL re-parsed the JSON text for every expression that read
-    it: 41.8 s instead of ~3 s over 1M events.)"""
-    unique = list(dict.fromkeys(features))
-    if not unique:
-        return []
-    # PostgresStore.query_grouped gives PostgreSQL room to hash the groups instead of sorting all rows
-    run = getattr(store, "query_grouped", store.query)
-    params, add = _params("postgres")
-    where = _where(add, model, model_version, periods)
-    (r0, r1), _ = periods
-    reference = f"p.ts >= {add(r0)} AND p.ts < {add(r1)}"
-    names = [f"{add(f)}::text" for f in unique]
-    (row,) = run(feature_kinds_sql(where, reference, names, _probabilities(bins)), params)
-    kinds: dict[str, str] = {}
-    quantiles: dict[str, list[float]] = {}
-    for i, feature in enumerate(unique):
-        numbers, others, values = row[3 * i : 3 * i + 3]
-        if numbers or others:
-            kinds[feature] = "category" if others else "number"
-            quantiles[feature] = sorted({float(v) for v in values}) if values else []
-    if not kinds:
-        return []
-    params, add = _params("postgres")
-    period = _period(add, periods)
-    where = _where(add, model, model_version, periods)
-    numeric = [
-        (add(f), f"{add(quantiles[f])}::double precision[]" if quantiles[f] else "")
-        for f, k in kinds.items()
-        if k == "number"
-    ]
-    categorical = [add(f) for f, k in kinds.items() if k == "category"]
-    sens = "".join(f', p."{sensitive_column(s)}"' for s in sensitive)
-    rows = run(feature_bins_sql(where, period, sens, len(sensitive), numeric, categorical), params)
-    per_feature: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in rows:
-        *head, feature, bin_, category, n = row
-        per_feature[feature].append((*head, bin_ if kinds[feature] == "number" else category, n))
-    results: list[FeatureDrift] = []
-    for feature in features:
-        if feature in kinds:
-            results.extend(_summaries(feature, kinds[feature], sensitive, per_feature[feature]))
-    return results
+def _decile_codes(reference: list[tuple[int, int]], bins: int) -> np.ndarray:
+    """Grid codes where the reference period's quantiles ``1/bins, 2/bins, ...`` fall: a value goes to
+    the bin of the number of edges at or below its code."""
+    if not reference:
+        return np.zeros(0, np.int64)
+    totals: dict[int, int] = defaultdict(int)
+    for code, n in reference:
+        totals[code] += n
+    codes = np.asarray(sorted(totals), np.int64)
+    share = np.cumsum([totals[c] for c in codes.tolist()]) / sum(totals.values())
+    edges = {
+        int(codes[min(np.searchsorted(share, q + 1e-12, side="right"), codes.size - 1)])
+        for q in np.arange(1, bins) / bins
+    }
+    return np.asarray(sorted(edges), np.int64)
 
 
 def _summaries(
-    feature: str, kind: str, sensitive: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    feature: str,
+    kind: str,
+    sensitive: tuple[str, ...],
+    keys: Sequence[Any],
+    rows: Sequence[tuple[int, int, Any, int]],
+    note: str | None,
 ) -> list[FeatureDrift]:
-    """Drift per group (and overall) from rows ``(period, *group, bin, count)``."""
-    categories = sorted({r[-2] for r in rows if r[0] is not None}, key=str)
+    """Drift per group (and overall) from rows ``(period, group code, bin, count)``."""
+    categories = sorted({r[2] for r in rows}, key=str)
     index = {c: i for i, c in enumerate(categories)}
-    counts: dict[tuple[Any, ...] | None, np.ndarray] = defaultdict(lambda: np.zeros((2, len(categories))))
-    for row in rows:
-        if row[0] is None:
-            continue
-        period_index, key, bucket_value, n = int(row[0]), tuple(row[1 : 1 + len(sensitive)]), row[-2], row[-1]
-        counts[None][period_index, index[bucket_value]] += n
+    tables: dict[Any, np.ndarray] = defaultdict(lambda: np.zeros((2, len(categories))))
+    for period, group, bucket, n in rows:
+        tables[None][period, index[bucket]] += n
         if sensitive:
-            counts[key][period_index, index[bucket_value]] += n
+            tables[keys[group]][period, index[bucket]] += n
     out = []
-    for group_key in sorted(counts, key=lambda k: (k is not None, str(k))):
-        table = counts[group_key]
-        group = None if group_key is None else dict(zip(sensitive, group_key))
+    for group_key in sorted(tables, key=lambda k: (k is not None, str(k))):
+        table = tables[group_key]
         out.append(
             FeatureDrift(
                 feature=feature,
                 kind=kind,
-                group=group,
+                group=None if group_key is None else dict(zip(sensitive, group_key)),
                 n_reference=int(table[0].sum()),
                 n_current=int(table[1].sum()),
-                **drift_statistics(table[0], table[1], kind),
+                **drift_statistics(table[0], table[1], kind),  # type: ignore[arg-type]
+                note=note,
             )
         )
     return out

@@ -41,10 +41,12 @@ from fairwatch._encode import group_sort_key
 from fairwatch._typing import FloatArray, GroupKey
 from fairwatch.exceptions import InvalidInputError
 from fairwatch.metrics._summary import disparity_values
+from fairwatch.monitor._cells import Grid, _codes_of, check_size, count_rows, group_map, nanos, score_rows
 from fairwatch.monitor._durations import parse_duration
-from fairwatch.monitor._sql import Dialect, _common, _group_by, _placeholder
-from fairwatch.monitor._store import CellQuery, Store
-from fairwatch.monitor._windows import _aligned_range, _check_labels, _check_sensitive
+from fairwatch.monitor._rollup import SCORE_BINS as STORE_SCORE_BINS
+from fairwatch.monitor._rollup import dictionary_id
+from fairwatch.monitor._store import Store
+from fairwatch.monitor._windows import _check_labels, _check_sensitive, window_grid
 
 __all__ = [
     "ESTIMATED_METRICS",
@@ -73,7 +75,7 @@ ESTIMATED_DISPARITIES: dict[str, tuple[str, ...]] = {
     "equalized_odds": ("true_positive_rate", "false_positive_rate"),
 }
 #: Score histogram resolution of the aggregates (calibrators are evaluated at each cell's mean score).
-SCORE_BINS = 1000
+SCORE_BINS = STORE_SCORE_BINS
 N_FOLDS = 5
 UNCERTAINTY_METHOD = (
     "normal approximation of the Poisson-binomial counts of unlabelled predictions, combined with a Poisson "
@@ -337,50 +339,71 @@ class ReferenceCalibration:
         }
 
 
-def _fold_expression(dialect: Dialect) -> str:
-    if dialect == "duckdb":
-        return f"CAST(hash(p.prediction_id) % {N_FOLDS} AS INTEGER)"
-    return f"CAST(mod(abs(hashtext(p.prediction_id)::bigint), {N_FOLDS}) AS INTEGER)"
+#: Seed of the fold assignment of the reference histogram (fixed: a calibration is reproducible).
+_FOLD_SEED = 20240501
 
 
-def _bucket(dialect: Dialect, params: list[Any]) -> str:
-    params.append(SCORE_BINS)
-    bins = _placeholder(dialect, len(params))
-    params.append(SCORE_BINS - 1)
-    last = _placeholder(dialect, len(params))
-    # LEAST ignores NULL in both dialects: a missing score must be caught before it
-    return f"CASE WHEN p.score IS NULL THEN -1 ELSE LEAST(CAST(floor(p.score * {bins}) AS INTEGER), {last}) END"
+def reference_rows(
+    store: Store, model: str, model_version: str | None, sensitive: Sequence[str], grid: Grid, pos_label: str
+) -> list[tuple[Any, ...]]:
+    """Labelled, scored predictions of the reference period from the roll-ups:
+    ``(0, *group, 1, y, fold, bin, n, s1)``.
+
+    The folds of the cross-validation split each histogram cell's rows at random (a multinomial draw of
+    its count, the sum of scores shared in proportion), which is what assigning each row to a random
+    fold gives, without the rows.
+    """
+    mapping = group_map(store, model, sensitive)
+    series = store.series_ids(model, model_version)
+    rows = score_rows(store, series, grid, labelled_only=True)
+    if not rows:
+        return []
+    pos_id = dictionary_id("l", model, "", pos_label)
+    rng = np.random.default_rng(_FOLD_SEED)
+    out: list[tuple[Any, ...]] = []
+    _, group_ids, _, labels, bins, counts, s1, _ = (np.asarray(c) for c in zip(*rows))
+    codes = _codes_of(mapping, group_ids.astype(np.int64))
+    folds = rng.multinomial(counts.astype(np.int64), np.full(N_FOLDS, 1.0 / N_FOLDS))
+    mean = nanos(s1) / counts
+    for i in range(len(rows)):
+        key = mapping.keys[int(codes[i])]
+        y = int(labels[i] == pos_id)
+        for fold in np.flatnonzero(folds[i]).tolist():
+            n = int(folds[i, fold])
+            out.append((0, *key, 1, y, fold, int(bins[i]), n, float(mean[i] * n)))
+    return out
 
 
-def reference_sql(query: CellQuery, dialect: Dialect) -> tuple[str, list[Any]]:
-    """Labelled, scored predictions of the reference period: ``(w, *sensitive, labelled, y, fold, bin, n, s1)``."""
-    head, _, where, params = _common(query, dialect)
-    bucket = _bucket(dialect, params)
-    keys = 5 + len(query.sensitive)
-    sql = (
-        f"SELECT {head}, {_fold_expression(dialect)} AS fold, {bucket} AS bin, count(*) AS n, sum(p.score) AS s1 "
-        f"{where} AND o.label IS NOT NULL AND p.score IS NOT NULL {_group_by(dialect, keys)}"
-    )
-    return sql, params
-
-
-def window_score_sql(query: CellQuery, dialect: Dialect) -> tuple[str, list[Any]]:
-    """Every prediction of each window: ``(w, *sensitive, labelled, y, y_pred, bin, n, s1)``; bin -1 = no score."""
-    head, _, where, params = _common(query, dialect)
-    params.append(query.pos_label)
-    predicted = f"CAST(p.prediction = {_placeholder(dialect, len(params))} AS INTEGER)"
-    bucket = _bucket(dialect, params)
-    keys = 5 + len(query.sensitive)
-    sql = (
-        f"SELECT {head}, {predicted} AS y_pred, {bucket} AS bin, count(*) AS n, coalesce(sum(p.score), 0) AS s1 "
-        f"{where} {_group_by(dialect, keys)}"
-    )
-    return sql, params
-
-
-def _span_query(model: str, start: datetime, end: datetime, sensitive: Sequence[str], **kw: Any) -> CellQuery:
-    width = max(1, math.ceil((end - start).total_seconds()) + 1)
-    return CellQuery(model=model, start=start, end=end, width=width, sensitive=tuple(sensitive), **kw)
+def window_rows(
+    store: Store, model: str, model_version: str | None, sensitive: Sequence[str], grid: Grid, pos_label: str
+) -> list[tuple[Any, ...]]:
+    """Every prediction of each window from the roll-ups: ``(w, *group, labelled, y, y_pred, bin, n, s1)``;
+    bin -1 holds the predictions without a score."""
+    mapping = group_map(store, model, sensitive)
+    series = store.series_ids(model, model_version)
+    pos_id = dictionary_id("l", model, "", pos_label)
+    scores = [r for r in score_rows(store, series, grid, labelled_only=False) if r[5]]
+    counts = count_rows(store, series, grid)
+    scored: dict[tuple[int, int, int, int], int] = {}
+    for w, group_id, predicted, label, _bin, n, _s1, _s2 in scores:
+        cell = (int(w), int(group_id), int(predicted), int(label))
+        scored[cell] = scored.get(cell, 0) + int(n)
+    unscored = [
+        (w, g, p, y, -1, int(n) - scored.get((int(w), int(g), int(p), int(y)), 0), 0, 0) for w, g, p, y, n in counts
+    ]
+    rows = scores + [r for r in unscored if r[5] > 0]
+    if not rows:
+        return []
+    w, group_id, predicted, label, bins, n, s1, _ = (np.asarray(c) for c in zip(*rows))
+    codes = _codes_of(mapping, group_id.astype(np.int64)).tolist()
+    labelled = (label != 0).astype(int).tolist()
+    y = (label == pos_id).astype(int).tolist()
+    y_pred = (predicted == pos_id).astype(int).tolist()
+    means = nanos(s1).tolist()
+    return [
+        (int(w[i]), *mapping.keys[codes[i]], labelled[i], y[i], y_pred[i], int(bins[i]), int(n[i]), means[i])
+        for i in range(len(rows))
+    ]
 
 
 def _group_rows(rows: Sequence[tuple[Any, ...]], k: int) -> dict[GroupKey, np.ndarray]:
@@ -430,14 +453,10 @@ def fit_reference_calibration(
     if not isinstance(min_reference_rows, int) or min_reference_rows < 20:
         raise InvalidInputError(f"min_reference_rows must be an integer of at least 20; got {min_reference_rows!r}")
     span = max(reference_end - reference_start, timedelta(seconds=1))  # one window: the whole period
-    reference_start, reference_end = _aligned_range(store, model, reference_start, reference_end, span)
-    _check_sensitive(store, sensitive)
+    grid = window_grid(store, model, reference_start, reference_end, span, what="the reference period")
+    _check_sensitive(store, model, sensitive)
     _check_labels(store, model, pos_label)
-    query = _span_query(
-        model, reference_start, reference_end, sensitive, pos_label=pos_label, model_version=model_version
-    )
-    sql, params = reference_sql(query, store.dialect)  # type: ignore[arg-type]
-    rows = store.query(sql, params)
+    rows = reference_rows(store, model, model_version, sensitive, grid, pos_label)
     if not rows:
         raise InvalidInputError(
             f"the reference period {reference_start.isoformat()} to {reference_end.isoformat()} has no predictions of "
@@ -720,18 +739,10 @@ def estimate_windows(
             f"the calibration was fitted for sensitive={list(calibration.sensitive)}; got {list(sensitive)}"
         )
     width = parse_duration(window)
-    start, end = _aligned_range(store, model, start, end, width)
-    query = CellQuery(
-        model=model,
-        start=start,
-        end=end,
-        width=int(width.total_seconds()),
-        sensitive=tuple(sensitive),
-        pos_label=pos_label,
-        model_version=model_version,
-    )
-    sql, params = window_score_sql(query, store.dialect)  # type: ignore[arg-type]
-    rows = store.query(sql, params)
+    grid = window_grid(store, model, start, end, width)
+    start, end = grid.start, grid.end
+    check_size(grid.count, len(group_map(store, model, sensitive).keys))
+    rows = window_rows(store, model, model_version, sensitive, grid, pos_label)
     by_window: dict[int, list[tuple[Any, ...]]] = {}
     k = len(sensitive)
     if not use_labels:  # every prediction counts as unlabelled

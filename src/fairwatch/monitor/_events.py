@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated, Any, Union
 
 from pydantic import (
@@ -10,7 +11,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictFloat,
     StrictInt,
     StrictStr,
     StringConstraints,
@@ -18,7 +18,12 @@ from pydantic import (
 
 __all__ = [
     "ATTRIBUTE_NAME",
+    "EARLIEST",
+    "LATEST",
+    "MAX_LABEL_LENGTH",
+    "MAX_VALUE_LENGTH",
     "MODEL_NAME",
+    "EventTime",
     "OutcomeBatch",
     "OutcomeEvent",
     "PredictionBatch",
@@ -31,11 +36,27 @@ ATTRIBUTE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 #: Model names: letters, digits, ``_ . -``.
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 
+#: The supported time range of events and of read periods: from the Unix epoch to the end of 2199.
+#: Outside it date arithmetic overflows (year 10000) or stores turn dates into BC dates; no deployed
+#: model makes predictions there. Timestamps further in the future than the store's clock-skew
+#: allowance (``Store.max_future_skew``) are refused at ingest as well.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+#: An aware timestamp within the supported range (``EARLIEST <= t < LATEST``).
+EventTime = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST)]
+#: Longest label and prediction text: labels are class names (PostgreSQL cannot index long texts).
+MAX_LABEL_LENGTH = 100
+#: Longest text of a sensitive attribute value or a feature value.
+MAX_VALUE_LENGTH = 200
+
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-Label = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+LabelText = Annotated[StrictStr, Field(max_length=MAX_LABEL_LENGTH)]
+ValueText = Annotated[StrictStr, Field(max_length=MAX_VALUE_LENGTH)]
 # the finite float comes first so that its error ("should be a finite number") is the one reported
-AttributeValue = Union[FiniteFloat, StrictBool, StrictInt, StrictStr]
-FeatureValue = Union[FiniteFloat, StrictBool, StrictInt, StrictStr]
+# for NaN and infinities (JSON's NaN, Infinity, 1e400); the 422 message picks the most specific error
+Label = Union[FiniteFloat, StrictBool, StrictInt, LabelText]
+AttributeValue = Union[FiniteFloat, StrictBool, StrictInt, ValueText]
+FeatureValue = Union[FiniteFloat, StrictBool, StrictInt, ValueText]
 #: A sensitive attribute or feature name (a dict key): an identifier of at most 63 characters.
 AttributeName = Annotated[str, StringConstraints(pattern=ATTRIBUTE_NAME)]
 MAX_BATCH = 10_000
@@ -71,7 +92,7 @@ class PredictionEvent(BaseModel):
     prediction_id: Annotated[str, Field(min_length=1, max_length=200)]
     model: Annotated[str, Field(pattern=MODEL_NAME)]
     model_version: Annotated[str, Field(max_length=64)] | None = None
-    timestamp: AwareDatetime
+    timestamp: EventTime
     prediction: Label
     score: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
     # names are checked in Rust by the key pattern: no per-event Python validator on the hot path
@@ -89,7 +110,7 @@ class OutcomeEvent(BaseModel):
 
     prediction_id: Annotated[str, Field(min_length=1, max_length=200)]
     label: Label
-    timestamp: AwareDatetime
+    timestamp: EventTime
     model: Annotated[str, Field(pattern=MODEL_NAME)] | None = None
 
 

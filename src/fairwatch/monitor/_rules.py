@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -59,11 +60,14 @@ from fairwatch.metrics import GroupStats
 from fairwatch.metrics._intervals import bootstrap_replicates, percentile_interval, z_value
 from fairwatch.metrics._registry import get_metric, list_metrics, metric_values
 from fairwatch.metrics._summary import COMPOSITES
+from fairwatch.monitor._cells import _codes_of, count_rows, group_map, make_grid
 from fairwatch.monitor._durations import parse_duration
-from fairwatch.monitor._events import MODEL_NAME
-from fairwatch.monitor._store import CellQuery, Store, sensitive_column
+from fairwatch.monitor._events import ATTRIBUTE_NAME, MODEL_NAME
+from fairwatch.monitor._rollup import BASE_SECONDS
+from fairwatch.monitor._store import Store
 from fairwatch.monitor._windows import _check_sensitive, _labelled_view
 
+_ATTRIBUTE_RE = re.compile(ATTRIBUTE_NAME)
 __all__ = [
     "Comparison",
     "DriftRule",
@@ -139,6 +143,11 @@ class _RuleBase(BaseModel):
             raise ValueError(str(exc) if isinstance(exc, InvalidInputError) else f"{value!r} is too long") from None
         if width > MAX_WINDOW:
             raise ValueError(f"at most {MAX_WINDOW.days} days (e.g. 1d, 1w, 52w); got {value!r}")
+        if width.total_seconds() % BASE_SECONDS:
+            raise ValueError(
+                f"a whole number of {BASE_SECONDS // 60} minutes (the store keeps statistics per "
+                f"{BASE_SECONDS // 60}-minute bucket), e.g. 15m, 1h, 1d; got {value!r}"
+            )
         return value.strip()
 
     @field_validator("threshold")
@@ -160,13 +169,8 @@ class _RuleBase(BaseModel):
 def _sensitive_list(value: Any) -> Any:
     names = [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
     for name in names if isinstance(names, list) else []:
-        if isinstance(name, str):
-            try:
-                sensitive_column(name)
-            except InvalidInputError:
-                raise ValueError(
-                    f"sensitive attribute name {name!r} is not an identifier (letters, digits, _)"
-                ) from None
+        if isinstance(name, str) and not _ATTRIBUTE_RE.match(name):
+            raise ValueError(f"sensitive attribute name {name!r} is not an identifier (letters, digits, _)")
     return names
 
 
@@ -299,6 +303,11 @@ class DriftRule(_RuleBase):
                 raise ValueError(f"{name} must include a timezone (e.g. 2024-05-01T00:00:00Z)")
         if self.baseline_start and self.baseline_end and self.baseline_end <= self.baseline_start:
             raise ValueError("baseline_end must be after baseline_start")
+        for name, value in (("baseline_start", self.baseline_start), ("baseline_end", self.baseline_end)):
+            if value is not None and (value.timestamp() % 3600 or value.microsecond):
+                raise ValueError(f"{name} must fall on a whole hour (drift is kept per hour); got {value.isoformat()}")
+        if self.width.total_seconds() % 3600:
+            raise ValueError(f"window: drift rules need whole hours (drift is kept per hour); got {self.window!r}")
         if self.significance is not None and self.statistic in ("psi", "js"):
             raise ValueError(
                 f"significance: {self.statistic} has no sampling distribution here; use statistic 'ks' "
@@ -830,21 +839,18 @@ def _evaluate_fairness(store: Store, rule: FairnessRule, start: datetime, end: d
 def _coverage_cells(
     store: Store, rule: LabelCoverageRule, start: datetime, end: datetime
 ) -> dict[tuple[int, GroupKey], list[int]]:
-    query = CellQuery(
-        model=rule.model,
-        start=start,
-        end=end,
-        width=int(rule.width.total_seconds()),
-        sensitive=tuple(rule.sensitive),
-        model_version=rule.model_version,
-    )
-    _check_sensitive(store, rule.sensitive, allow_empty=True)  # none: the coverage of all predictions
-    k = len(rule.sensitive)
+    _check_sensitive(store, rule.model, rule.sensitive, allow_empty=True)  # none: the coverage of all predictions
+    grid = make_grid(start, end, rule.width)
+    mapping = group_map(store, rule.model, rule.sensitive)
     cells: dict[tuple[int, GroupKey], list[int]] = {}
-    for row in store.confusion_cells(query):
-        counts = cells.setdefault((int(row[0]), tuple(row[1 : 1 + k])), [0, 0])
+    rows = count_rows(store, store.series_ids(rule.model, rule.model_version), grid)
+    if not rows:
+        return cells
+    codes = _codes_of(mapping, np.asarray([r[1] for r in rows], np.int64)).tolist()
+    for row, code in zip(rows, codes):
+        counts = cells.setdefault((int(row[0]), mapping.keys[code]), [0, 0])
         counts[0] += int(row[-1])
-        counts[1] += int(row[-1]) if row[1 + k] else 0
+        counts[1] += int(row[-1]) if row[3] != 0 else 0
     return cells
 
 

@@ -1,8 +1,11 @@
 """The store interface shared by the DuckDB (embedded) and PostgreSQL implementations.
 
-Rows are written in batches, all-or-nothing, acknowledged only after the transaction commits;
-re-sending an event with an existing id is a counted no-op. Reads are aggregate queries: a
-window's statistics leave the database as a few hundred grouped counts, never as rows.
+Writes are batches, all-or-nothing, acknowledged only after the transaction commits; re-sending an
+event is a counted no-op. Each batch also updates the roll-ups (:mod:`fairwatch.monitor._rollup`) in
+the same transaction, and every read (windows, drift, estimates, rules, the dashboard) is computed from
+them: its cost depends on the windows and groups asked for, never on the number of stored events.
+The raw events stay in the ``events`` table for audits, rebuilds and checks, for as long as the raw
+retention keeps them.
 """
 
 from __future__ import annotations
@@ -10,21 +13,23 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import numpy as np
 
 from fairwatch.exceptions import InvalidInputError
 from fairwatch.monitor._alerts import AlertStore
-from fairwatch.monitor._events import (
-    MODEL_NAME,
-    OutcomeEvent,
-    PredictionEvent,
-    normalize_attribute,
-    normalize_label,
-)
+from fairwatch.monitor._dictionary import Dictionary, ModelEntries
+from fairwatch.monitor._events import MODEL_NAME, OutcomeEvent, PredictionEvent
+from fairwatch.monitor._ingest import IngestCounts, Transaction, store_outcomes, store_predictions
+from fairwatch.monitor._rollup import Limits
 
 __all__ = [
     "SCOPES",
@@ -32,38 +37,28 @@ __all__ = [
     "CellQuery",
     "IngestResult",
     "ModelInfo",
+    "Progress",
     "Store",
     "open_store",
-    "outcome_table",
-    "prediction_table",
-    "sensitive_column",
 ]
 
-_COLUMN_RE = re.compile(r"^s_[a-z_][a-z0-9_]{0,62}$")
 _MODEL_RE = re.compile(MODEL_NAME)
+#: Default allowance for event timestamps ahead of the store's clock.
+DEFAULT_FUTURE_SKEW = timedelta(days=1)
+#: How long a reading process trusts its copy of a model's dictionary (other processes may add groups).
+DICTIONARY_TTL_SECONDS = 2.0
 
-# Every label seen per model (outcomes sent without a model under ''), written in the same
-# transaction as the events: the window service checks that labels are binary from this small table
-# instead of scanning every event of the model on each query.
-LABELS_SEEN_FROM_BATCH = (
-    "INSERT INTO labels_seen (model, label) SELECT DISTINCT model, {column} FROM staging_batch ORDER BY 1, 2 "
-    "ON CONFLICT DO NOTHING"
-)
-#: Fills ``labels_seen`` from the stored events (a store created before the table existed).
-LABELS_SEEN_BACKFILL = (
-    "INSERT INTO labels_seen (model, label) SELECT model, prediction FROM predictions "
-    "UNION SELECT model, label FROM outcomes ON CONFLICT DO NOTHING"
-)
-#: The label column of each event table.
-LABEL_COLUMN = {"predictions": "prediction", "outcomes": "label"}
+#: Reports long work (upgrades, rebuilds): ``progress(stage, done, total)``.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What a batch write did: newly stored events and ignored re-sends."""
+    """What a batch write did: newly stored events, ignored re-sends, and replaced labels."""
 
     accepted: int
     duplicates: int
+    corrected: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,114 +132,40 @@ class CellQuery:
     score_bins: int = 100
 
 
-def sensitive_column(name: str) -> str:
-    """The store column holding sensitive attribute ``name`` (case-insensitive)."""
-    column = "s_" + name.lower()
-    if not _COLUMN_RE.match(column):
-        raise InvalidInputError(f"sensitive attribute name {name!r} is not an identifier")
-    return column
-
-
-#: Labels 0/1 (or True/False, 1.0/0.0: equal keys, and they normalise alike) without a function call.
-_LABEL_TEXT = {0: "0", 1: "1"}
-
-
-def _label_texts(values: list[Any]) -> list[str]:
-    return [_LABEL_TEXT.get(v) or normalize_label(v) for v in values]
-
-
-def _attribute_texts(values: list[Any]) -> list[str | None]:
-    return [v if v is None or v.__class__ is str else normalize_attribute(v) for v in values]
-
-
-def _first_occurrences(models: list[str], ids: list[str]) -> list[int] | None:
-    """Positions of the first event of each ``(model, id)``; None when no id repeats (the usual case)."""
-    keys: list[Any] = ids if len(set(models)) <= 1 else list(zip(models, ids))
-    if len(set(keys)) == len(keys):
-        return None
-    first: dict[Any, int] = {}
-    for index, key in enumerate(keys):
-        first.setdefault(key, index)
-    return list(first.values())
-
-
-def _sensitive_columns(mappings: list[dict[str, Any]]) -> dict[str, list[str | None]]:
-    """One text column per sensitive attribute (``s_<lower-case name>``), in column-name order."""
-    sources: dict[str, list[str]] = {}
-    for name in set().union(*mappings):
-        sources.setdefault(sensitive_column(name), []).append(name)
-    if all(len(names) == 1 for names in sources.values()):
-        return {c: _attribute_texts([m.get(sources[c][0]) for m in mappings]) for c in sorted(sources)}
-    # names differing only in case ("Race", "race"): per event, the last one wins
-    lowered = [{sensitive_column(k): v for k, v in m.items()} for m in mappings]
-    return {c: _attribute_texts([m.get(c) for m in lowered]) for c in sorted(sources)}
-
-
-def prediction_table(events: Sequence[PredictionEvent]) -> tuple[Any, int]:
-    """A batch as a pyarrow table in store columns, and the number of in-batch duplicates.
-
-    The first occurrence of an id wins. Columns are built one at a time from the validated events
-    (timestamps become UTC, labels and attribute values text, features compact JSON): no per-event
-    dictionaries or row tuples.
-    """
-    import pyarrow as pa
-    from pydantic_core import to_json
-
-    models = [e.model for e in events]
-    ids = [e.prediction_id for e in events]
-    keep = _first_occurrences(models, ids)
-    kept = events if keep is None else [events[i] for i in keep]
-    if keep is not None:
-        models, ids = [models[i] for i in keep], [ids[i] for i in keep]
-    string = pa.string()
-    columns = {
-        "model": pa.array(models, string),
-        "prediction_id": pa.array(ids, string),
-        "model_version": pa.array([e.model_version or "" for e in kept], string),
-        "ts": pa.array([e.timestamp for e in kept], pa.timestamp("us", tz="UTC")),
-        "prediction": pa.array(_label_texts([e.prediction for e in kept]), string),
-        "score": pa.array([e.score for e in kept], pa.float64()),
-        "features": pa.array([None if (f := e.features) is None else to_json(f) for e in kept], string),
-    }
-    for column, values in _sensitive_columns([e.sensitive for e in kept]).items():
-        columns[column] = pa.array(values, string)
-    return pa.table(columns), len(events) - len(kept)
-
-
-def outcome_table(events: Sequence[OutcomeEvent]) -> tuple[Any, int]:
-    """A batch of outcomes as a pyarrow table in store columns, and the in-batch duplicates."""
-    import pyarrow as pa
-
-    models = [e.model or "" for e in events]
-    ids = [e.prediction_id for e in events]
-    keep = _first_occurrences(models, ids)
-    kept = events if keep is None else [events[i] for i in keep]
-    if keep is not None:
-        models, ids = [models[i] for i in keep], [ids[i] for i in keep]
-    string = pa.string()
-    columns = {
-        "model": pa.array(models, string),
-        "prediction_id": pa.array(ids, string),
-        "label": pa.array(_label_texts([e.label for e in kept]), string),
-        "ts": pa.array([e.timestamp for e in kept], pa.timestamp("us", tz="UTC")),
-    }
-    return pa.table(columns), len(events) - len(kept)
+def _utc_from_us(value: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=int(value))
 
 
 class Store(AlertStore, ABC):
-    """Where events live. Implementations: :class:`DuckDBStore`, :class:`PostgresStore`."""
+    """Where events and their roll-ups live. Implementations: :class:`DuckDBStore`, :class:`PostgresStore`.
+
+    ``limits`` bound what one model may hold (attributes, values, groups, labels...);
+    ``max_future_skew`` is how far ahead of this machine's clock an event's timestamp may be (None:
+    no check).
+    """
 
     url: str
     #: SQL dialect of the store: ``"duckdb"`` or ``"postgres"``.
     dialect: str
+    limits: Limits
+    max_future_skew: timedelta | None
+    dictionary: Dictionary
+
+    def _setup(self, limits: Limits | None, max_future_skew: timedelta | None) -> None:
+        self.limits = limits or Limits()
+        self.max_future_skew = max_future_skew
+        self.dictionary = Dictionary(self.limits)
+        self._loaded_at: dict[str, float] = {}
+        self._dictionary_lock = threading.Lock()
+
+    # -- what each store provides ----------------------------------------------------------------------
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Transaction]:
+        """One write transaction: committed when the block ends, rolled back when it raises."""
 
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read-only aggregate query written in this store's dialect (positional parameters)."""
-
-    @abstractmethod
-    def migrate(self) -> None:
-        """Create or upgrade the schema (idempotent)."""
+        """Run a read-only query (``?`` placeholders); its rows."""
 
     @abstractmethod
     def close(self) -> None:
@@ -255,51 +176,181 @@ class Store(AlertStore, ABC):
         """Raise :class:`~fairwatch.exceptions.StoreUnavailableError` when the store is unreachable."""
 
     @abstractmethod
-    def insert_predictions(self, events: Sequence[PredictionEvent]) -> IngestResult:
-        """Store a batch atomically; returns once it is durable."""
-
-    @abstractmethod
-    def insert_outcomes(self, events: Sequence[OutcomeEvent]) -> IngestResult:
-        """Store a batch of outcomes atomically; returns once it is durable."""
-
-    @abstractmethod
-    def models(self) -> list[ModelInfo]:
-        """Every model with predictions."""
-
-    @abstractmethod
-    def sensitive_attributes(self) -> list[str]:
-        """Names of the sensitive attributes seen so far."""
-
-    @abstractmethod
-    def labels(self, model: str, limit: int = 10) -> list[str]:
-        """Distinct predicted and true labels of ``model`` (up to ``limit``)."""
-
-    @abstractmethod
-    def label_candidates(self, model: str, limit: int = 10) -> list[str]:
-        """A superset of :meth:`labels` found without joining the tables (up to ``limit``): the
-        model's predicted labels and the labels of outcomes sent for it or for no model."""
-
-    @abstractmethod
-    def time_range(self, model: str) -> tuple[datetime, datetime] | None:
-        """Timestamps of ``model``'s first and last prediction; None when it has none."""
-
-    @abstractmethod
-    def confusion_cells(self, query: CellQuery) -> list[tuple[Any, ...]]:
-        """Rows ``(window, *sensitive, labelled, y, y_pred, n)`` for the query, one SQL aggregate."""
-
-    @abstractmethod
-    def score_cells(self, query: CellQuery) -> list[tuple[Any, ...]]:
-        """Rows ``(window, *sensitive, labelled, y, bin, n, sum_score, sum_score2)``, one SQL aggregate."""
-
-    @abstractmethod
-    def count(self, table: str) -> int:
-        """Number of stored rows of ``predictions`` or ``outcomes``."""
-
-    # -- API keys (stored hashed) ----------------------------------------------------------------
-    @abstractmethod
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement with ``?``-style positional parameters in its own transaction."""
 
+    @abstractmethod
+    def _tables(self) -> set[str]:
+        """Names of the tables in the store's schema."""
+
+    # -- schema ----------------------------------------------------------------------------------------
+    def migrate(self, progress: Progress | None = None) -> None:
+        """Create the tables, or upgrade a store written by an earlier release (resumable; ``progress``
+        reports the upgrade's steps)."""
+        from fairwatch.monitor._rebuild import upgrade
+        from fairwatch.monitor._schema import ALERT_SCHEMA, SCHEMA_VERSION, schema_statements
+
+        before = self._tables()
+        with self._transaction() as tx:
+            for statement in [*schema_statements(self.dialect), *ALERT_SCHEMA]:  # type: ignore[arg-type]
+                tx.execute(statement)
+            if "predictions" not in before:
+                tx.execute(
+                    "INSERT INTO store_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
+                    [str(SCHEMA_VERSION)],
+                )
+        upgrade(self, progress)
+
+    # -- writes ----------------------------------------------------------------------------------------
+    def insert_predictions(self, events: Sequence[PredictionEvent]) -> IngestResult:
+        """Store a batch atomically, with its roll-up deltas; returns once it is durable."""
+        if not events:
+            return IngestResult(0, 0)
+        self._load_models({e.model for e in events})
+        return self._write(lambda tx: store_predictions(tx, self.dictionary, events, self.max_future_skew))
+
+    def insert_outcomes(self, events: Sequence[OutcomeEvent]) -> IngestResult:
+        """Store a batch of outcomes atomically, moving their predictions' contributions; durable on return."""
+        if not events:
+            return IngestResult(0, 0)
+        self._load_models({e.model for e in events if e.model})
+        return self._write(lambda tx: store_outcomes(tx, self.dictionary, events, self.max_future_skew))
+
+    def _write(self, work: Callable[[Transaction], IngestCounts]) -> IngestResult:
+        with self._transaction() as tx:
+            counts = work(tx)
+        self.dictionary.admit(counts.new_entries)
+        return IngestResult(counts.accepted, counts.duplicates, counts.corrected)
+
+    def _load_models(self, models: set[str]) -> None:
+        for model in models:
+            if not self.dictionary.loaded(model):
+                self.entries(model)
+
+    # -- the dictionary ------------------------------------------------------------------------------------
+    def entries(self, model: str) -> ModelEntries:
+        """The dictionary entries of ``model`` (versions, groups, labels, features), read from the store
+        when this process's copy is older than a couple of seconds."""
+        loaded = self._loaded_at.get(model)
+        if loaded is None or time.monotonic() - loaded > DICTIONARY_TTL_SECONDS:
+            rows = self.query("SELECT id, kind, model, name, value FROM dictionary WHERE model = ?", [model])
+            self.dictionary.load(model, rows)
+            self._loaded_at[model] = time.monotonic()
+        return self.dictionary.model(model)
+
+    def series_ids(self, model: str, model_version: str | None = None) -> list[int]:
+        """Ids of the model's versions (one version when ``model_version`` is given)."""
+        series = self.entries(model).series
+        return sorted(i for i, v in series.items() if model_version is None or v == model_version)
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def models(self) -> list[ModelInfo]:
+        """Every model with predictions, from the daily roll-ups."""
+        rows = self.query(
+            "SELECT c.series, sum(c.n), sum(CASE WHEN c.label <> 0 THEN c.n ELSE 0 END), min(c.first_ts), "
+            "max(c.last_ts), d.model, d.value FROM rollup_counts c JOIN dictionary d ON d.id = c.series "
+            "WHERE c.level = 2 GROUP BY c.series, d.model, d.value"
+        )
+        per_model: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            if int(row[1]) > 0:
+                per_model.setdefault(row[5], []).append(row)
+        out = []
+        for model in sorted(per_model):
+            found = per_model[model]
+            out.append(
+                ModelInfo(
+                    model=model,
+                    versions=sorted({r[6] for r in found if r[6]}),
+                    predictions=sum(int(r[1]) for r in found),
+                    labelled=sum(int(r[2]) for r in found),
+                    first=_utc_from_us(min(int(r[3]) for r in found)),
+                    last=_utc_from_us(max(int(r[4]) for r in found)),
+                )
+            )
+        return out
+
+    def sensitive_attributes(self, model: str | None = None) -> list[str]:
+        """Names of the sensitive attributes seen for ``model`` (or for any model)."""
+        if model is not None:
+            return self.entries(model).attributes
+        rows = self.query("SELECT DISTINCT model FROM dictionary WHERE kind = 'g'")
+        return sorted({name for (m,) in rows for name in self.entries(m).attributes})
+
+    def labels(self, model: str, limit: int = 10) -> list[str]:
+        """Distinct predicted and true labels of ``model``'s predictions (up to ``limit``)."""
+        series = self.series_ids(model)
+        if not series:
+            return []
+        marks = ", ".join("?" * len(series))
+        rows = self.query(
+            f"SELECT DISTINCT prediction FROM rollup_counts WHERE level = 2 AND series IN ({marks}) AND n <> 0 "
+            f"UNION SELECT DISTINCT label FROM rollup_counts WHERE level = 2 AND series IN ({marks}) AND n <> 0 "
+            f"AND label <> 0",
+            [*series, *series],
+        )
+        names = self.entries(model).labels
+        return sorted(names[int(r[0])] for r in rows if int(r[0]) in names)[:limit]
+
+    def label_candidates(self, model: str, limit: int = 10) -> list[str]:
+        """The model's labels (kept for callers of the earlier interface: the roll-ups make them exact)."""
+        return self.labels(model, limit)
+
+    def time_range(self, model: str) -> tuple[datetime, datetime] | None:
+        """Timestamps of ``model``'s first and last prediction; None when it has none."""
+        series = self.series_ids(model)
+        if not series:
+            return None
+        marks = ", ".join("?" * len(series))
+        rows = self.query(
+            f"SELECT sum(n), min(first_ts), max(last_ts) FROM rollup_counts WHERE level = 2 AND series IN ({marks})",
+            series,
+        )
+        if not rows or rows[0][0] is None or int(rows[0][0]) <= 0:
+            return None
+        return _utc_from_us(rows[0][1]), _utc_from_us(rows[0][2])
+
+    def confusion_cells(self, query: CellQuery) -> list[tuple[Any, ...]]:
+        """Rows ``(window, *sensitive, labelled, y, y_pred, n)`` of the query, from the roll-ups."""
+        from fairwatch.monitor._cells import _codes_of, count_rows, group_map, make_grid
+
+        grid = make_grid(query.start, query.end, timedelta(seconds=query.width))
+        mapping = group_map(self, query.model, query.sensitive)
+        rows = count_rows(self, self.series_ids(query.model, query.model_version), grid)
+        if not rows:
+            return []
+        from fairwatch.monitor._rollup import dictionary_id
+
+        pos = dictionary_id("l", query.model, "", query.pos_label)
+        codes = _codes_of(mapping, np.asarray([r[1] for r in rows], np.int64)).tolist()
+        return [
+            (int(w), *mapping.keys[c], label != 0, int(label == pos), int(predicted == pos), int(n))
+            for (w, _g, predicted, label, n), c in zip(rows, codes)
+        ]
+
+    def count(self, table: str) -> int:
+        """Stored ``predictions`` or ``outcomes`` (labelled predictions, placeholders and pending outcomes)."""
+        if table == "predictions":
+            return int(self.query("SELECT count(*) FROM events WHERE ts IS NOT NULL")[0][0])
+        if table == "outcomes":
+            stored = int(self.query("SELECT count(*) FROM events WHERE label IS NOT NULL")[0][0])
+            return stored + int(self.query("SELECT count(*) FROM pending_outcomes")[0][0])
+        raise InvalidInputError(f"unknown table {table!r}; use 'predictions' or 'outcomes'")
+
+    def prune_raw(self, before: datetime) -> int:
+        """Delete raw events older than ``before`` (roll-ups keep their statistics); the rows deleted.
+
+        A prediction's row goes with its timestamp; a placeholder or a pending outcome (an outcome
+        whose prediction never arrived) with the outcome's timestamp.
+        """
+        with self._transaction() as tx:
+            deleted = tx.execute(
+                "DELETE FROM events WHERE ts < ? OR (ts IS NULL AND label_ts < ?) RETURNING 1", [before, before]
+            )
+            pending = tx.execute("DELETE FROM pending_outcomes WHERE label_ts < ? RETURNING 1", [before])
+        return len(deleted) + len(pending)
+
+    # -- API keys (stored hashed) ------------------------------------------------------------------------
     def create_key(self, name: str, scopes: Sequence[str], models: Sequence[str] | None = None) -> ApiKey:
         """Create an API key; the plain key is returned once and only its hash is stored.
 
@@ -362,21 +413,27 @@ def _split_models(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(text.split("|"))
 
 
-#: Added to ``api_keys`` by migrations: the models a key is limited to (``a|b``; NULL: every model).
-API_KEY_MODELS_COLUMN = "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS models {type}"
-
-
-def open_store(url: str) -> Store:
+def open_store(
+    url: str,
+    *,
+    limits: Limits | None = None,
+    max_future_skew: timedelta | None = DEFAULT_FUTURE_SKEW,
+    progress: Progress | None = None,
+) -> Store:
     """Open a store from a URL: ``duckdb:///path/file.duckdb``, ``duckdb://:memory:`` or
-    ``postgresql://user@host:port/db`` (an optional ``?schema=name`` selects the schema)."""
+    ``postgresql://user@host:port/db`` (an optional ``?schema=name`` selects the schema).
+
+    A store written by an earlier release is upgraded on opening (``progress`` reports the steps).
+    """
+    options: dict[str, Any] = {"limits": limits, "max_future_skew": max_future_skew, "progress": progress}
     if url.startswith("duckdb://"):
         from fairwatch.monitor._duckdb import DuckDBStore
 
-        return DuckDBStore(url)
+        return DuckDBStore(url, **options)
     if url.startswith(("postgresql://", "postgres://")):
         from fairwatch.monitor._postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, **options)
     raise InvalidInputError(
         f"unknown store URL {url!r}; use duckdb:///path/to/file.duckdb or postgresql://user@host:5432/db"
     )

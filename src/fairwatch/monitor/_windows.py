@@ -12,18 +12,30 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from fairwatch._encode import group_sort_key
 from fairwatch._typing import GroupKey
 from fairwatch.exceptions import InvalidInputError, UndefinedMetricWarning, UnknownModelError
 from fairwatch.metrics import GroupStats, ScoreHistogram, get_metric, summarize
 from fairwatch.metrics._registry import metric_values
 from fairwatch.metrics._summary import COMPOSITES, Disparity, Summary, _check_min_group_size, _dedupe, disparity_values
+from fairwatch.monitor._cells import (
+    Grid,
+    GroupMap,
+    _codes_of,
+    check_size,
+    count_rows,
+    group_map,
+    make_grid,
+    nanos,
+    score_rows,
+)
 from fairwatch.monitor._durations import parse_duration
-from fairwatch.monitor._store import CellQuery, Store
+from fairwatch.monitor._events import EARLIEST, LATEST
+from fairwatch.monitor._rollup import LEVEL_SECONDS, SCORE_BINS, dictionary_id
+from fairwatch.monitor._store import Store
 
 __all__ = ["DEFAULT_WINDOW_METRICS", "WindowResult", "window_metrics"]
 
@@ -107,59 +119,81 @@ def _labelled_counts(stats: GroupStats) -> np.ndarray:
     return np.asarray(stats.confusion_n.sum(axis=(-2, -1)))
 
 
-def _check_sensitive(store: Store, sensitive: Sequence[str], *, allow_empty: bool = False) -> None:
-    """At least one sensitive attribute (unless ``allow_empty``), each one the store knows (case-insensitive)."""
+def _check_sensitive(store: Store, model: str, sensitive: Sequence[str], *, allow_empty: bool = False) -> None:
+    """At least one sensitive attribute (unless ``allow_empty``), each one the model has (case-insensitive).
+
+    The message lists only this model's attributes: a key granted one model learns nothing of others.
+    """
     if not sensitive and not allow_empty:
         raise InvalidInputError("sensitive must name at least one sensitive attribute")
-    known = store.sensitive_attributes()
+    known = store.sensitive_attributes(model)
     for attribute in sensitive:
         if attribute.lower() not in known:
             raise InvalidInputError(
-                f"unknown sensitive attribute {attribute!r}; known: {', '.join(known) or 'none yet'}"
+                f"unknown sensitive attribute {attribute!r} for model {model!r}; "
+                f"known: {', '.join(known) or 'none yet'}"
             )
 
 
-def _aligned_range(
-    store: Store, model: str, start: datetime | None, end: datetime | None, width: timedelta
-) -> tuple[datetime, datetime]:
-    if start is None or end is None:
-        seen = store.time_range(model)
-        if seen is None:
-            raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
-        first, last = seen
-        if start is None:
-            seconds = int(width.total_seconds())
-            start = datetime.fromtimestamp(first.timestamp() // seconds * seconds, tz=timezone.utc)
-        if end is None:
-            end = last + timedelta(microseconds=1)
-    elif store.time_range(model) is None:
-        raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
+def _check_period(start: datetime, end: datetime) -> None:
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise InvalidInputError(f"{name} must include a timezone (e.g. 2024-05-01T00:00:00Z); got {value}")
+        if not EARLIEST <= value <= LATEST:
+            raise InvalidInputError(
+                f"{name} ({value.isoformat()}) is outside the supported range {EARLIEST.date()} to {LATEST.date()}"
+            )
     if end <= start:
         raise InvalidInputError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+
+
+def window_grid(
+    store: Store,
+    model: str,
+    start: datetime | None,
+    end: datetime | None,
+    width: timedelta,
+    *,
+    finest: int = 0,
+    what: str = "window",
+) -> Grid:
+    """The windows of a read: ``start`` defaults to the model's first prediction floored to the window,
+    ``end`` to just after its last one (rounded up to the bucket). Both must fall on bucket boundaries.
+
+    Raises :class:`~fairwatch.exceptions.UnknownModelError` for a model without predictions.
+    """
+    seen = store.time_range(model)
+    if seen is None:
+        raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
+    first, last = seen
+    bucket = LEVEL_SECONDS[finest]
+    seconds = int(width.total_seconds())
+    if start is None:
+        start = _floor(first, seconds if seconds % bucket == 0 else bucket)
+    if end is None:
+        end = _floor(last, bucket) + timedelta(seconds=bucket)
+    _check_period(start, end)
     count = math.ceil((end - start) / width)
     if count > MAX_WINDOWS:
         raise InvalidInputError(
             f"{start.isoformat()} to {end.isoformat()} holds {count:,} windows of {width.total_seconds():g} s; at most "
             f"{MAX_WINDOWS:,} per query: use a longer window or a shorter range"
         )
-    try:
-        start + count * width  # the last window's nominal end
-    except OverflowError:
-        raise InvalidInputError(
-            f"the last window would end after the largest date there is; end ({end.isoformat()}) must be earlier"
-        ) from None
-    return start, end
+    return make_grid(start, end, width, finest=finest, what=what)
+
+
+def _floor(value: datetime, seconds: int) -> datetime:
+    return datetime.fromtimestamp(int(value.timestamp()) // seconds * seconds, tz=timezone.utc)
+
+
+def _aligned_range(
+    store: Store, model: str, start: datetime | None, end: datetime | None, width: timedelta
+) -> tuple[datetime, datetime]:
+    grid = window_grid(store, model, start, end, width)
+    return grid.start, grid.end
 
 
 def _check_labels(store: Store, model: str, pos_label: str) -> None:
-    # The candidates (no join) are a superset of the labels: when they pass, the labels pass too
-    # (at most two, and if exactly two they are the candidates). Only a failure needs the join.
-    candidates = store.label_candidates(model, limit=3)
-    if len(candidates) < 2 or (len(candidates) == 2 and pos_label in candidates):
-        return
     labels = store.labels(model, limit=3)
     if len(labels) > 2:
         raise InvalidInputError(
@@ -189,48 +223,57 @@ def window_metrics(
     score_bins: int = 100,
     n_boot: int = 1000,
     random_state: int | None = 0,
+    source: Literal["rollups", "raw"] = "rollups",
 ) -> list[WindowResult]:
     """Fairness metrics per tumbling window of ``model``'s predictions.
 
     Windows are aligned to ``start`` (default: the first prediction, floored to the window) and the
-    last one is cut at ``end`` (default: just after the last prediction).
+    last one is cut at ``end`` (default: the end of the 5-minute bucket of the last prediction).
+    Windows are whole multiples of 5 minutes, and ``start``/``end`` fall on 5-minute boundaries: the
+    store keeps its statistics per 5-minute, hourly and daily bucket (the roll-ups), and a window is
+    the sum of the fewest of them. ``source="raw"`` recomputes the same numbers from the raw events
+    instead (slow; for checks).
 
     Raises
     ------
     fairwatch.exceptions.UnknownModelError
         When the model has no predictions.
     fairwatch.exceptions.InvalidInputError
-        For an unknown sensitive attribute, a bad window, labels that are not binary.
+        For an unknown sensitive attribute, a bad window, labels that are not binary, or more
+        windows x groups than :data:`~fairwatch.monitor._cells.MAX_WINDOW_GROUPS`.
     """
     width = parse_duration(window)
     names = tuple(metrics) if metrics else DEFAULT_WINDOW_METRICS
     specs = [get_metric(m) for m in names]
     if not sensitive:
         raise InvalidInputError("sensitive must name at least one sensitive attribute")
-    start, end = _aligned_range(store, model, start, end, width)  # an unknown model is reported first
-    _check_sensitive(store, sensitive)
+    if not isinstance(score_bins, int) or score_bins < 1 or SCORE_BINS % score_bins:
+        raise InvalidInputError(
+            f"score_bins must divide the store's {SCORE_BINS} score bins (e.g. 10, 20, 50, 100); got {score_bins!r}"
+        )
+    grid = window_grid(store, model, start, end, width)  # an unknown model is reported first
+    _check_sensitive(store, model, sensitive)
     _check_labels(store, model, pos_label)
-    query = CellQuery(
-        model=model,
-        start=start,
-        end=end,
-        width=int(width.total_seconds()),
-        sensitive=tuple(sensitive),
-        pos_label=pos_label,
-        model_version=model_version,
-        score_bins=score_bins,
-    )
-    n_windows = math.ceil((end - start) / width)
-    rows = store.confusion_cells(query)
-    score_rows = store.score_cells(query) if any(s.block == "scores" for s in specs) else []
-    cells = _WindowCells.from_rows(rows, score_rows, len(sensitive), n_windows, score_bins)
+    mapping = group_map(store, model, sensitive)
+    check_size(grid.count, len(mapping.keys))
+    scored = any(s.block == "scores" for s in specs)
+    if source == "raw":
+        from fairwatch.monitor._raw import raw_window_rows
+
+        rows, score_rows_ = raw_window_rows(store, model, model_version, grid, scored)
+    else:
+        series = store.series_ids(model, model_version)
+        rows = count_rows(store, series, grid)
+        score_rows_ = score_rows(store, series, grid, labelled_only=True) if scored else []
+    pos_id = dictionary_id("l", model, "", pos_label)
+    cells = _WindowCells.from_rollups(rows, score_rows_, mapping, pos_id, grid.count, score_bins)
     results = []
-    for index in range(n_windows):
-        w_start = start + index * width
+    for index in range(grid.count):
+        w_start, w_end = grid.window(index)
         results.append(
             WindowResult(
                 start=w_start,
-                end=min(w_start + width, end),
+                end=w_end,
                 n=0,
                 labelled=0,
                 stats=cells.stats(index, tuple(sensitive), pos_label),
@@ -302,42 +345,46 @@ class _WindowCells:
     score_bins: int
 
     @classmethod
-    def from_rows(
+    def from_rollups(
         cls,
         rows: Sequence[tuple[Any, ...]],
         score_rows: Sequence[tuple[Any, ...]],
-        k: int,
+        mapping: GroupMap,
+        pos_id: int,
         n_windows: int,
         score_bins: int,
     ) -> _WindowCells:
-        """``rows`` are ``(window, *sensitive, labelled, y, y_pred, n)``; ``score_rows`` are
-        ``(window, *sensitive, labelled, y, bin, n, sum_score, sum_score2)``."""
-        columns = list(zip(*rows)) or [()] * (k + 5)
-        score_columns = list(zip(*score_rows)) if score_rows else None
-        keys, groups, score_groups = _group_codes(columns[1 : 1 + k], score_columns[1 : 1 + k] if score_columns else [])
-        g = len(keys)
+        """``rows`` are ``(window, group id, prediction id, label id, n)`` (label id 0: no outcome yet);
+        ``score_rows`` are labelled ``(window, group id, prediction id, label id, bin, n, s1, s2)`` with
+        the store's bins and sums in nanos."""
+        g = len(mapping.keys)
         size = n_windows * g
-        window, labelled, y, y_pred = (np.asarray(c, dtype=np.int64) for c in (columns[0], *columns[1 + k : 4 + k]))
-        n = np.asarray(columns[4 + k], dtype=np.float64)
+        columns = [np.asarray(c, dtype=np.int64) for c in zip(*rows)] or [np.zeros(0, np.int64)] * 5
+        window, group_id, predicted, label, n = columns
+        groups = _codes_of(mapping, group_id) if group_id.size else group_id
+        y_pred = (predicted == pos_id).astype(np.int64)
+        labelled = label != 0
+        y = (label == pos_id).astype(np.int64)
+        weights = n.astype(np.float64)
         cell = window * g + groups
-        predictions = np.bincount(cell * 2 + y_pred, weights=n, minlength=size * 2)
-        confusion = np.bincount((cell * 2 + y) * 2 + y_pred, weights=n * (labelled != 0), minlength=size * 4)
+        predictions = np.bincount(cell * 2 + y_pred, weights=weights, minlength=size * 2)
+        confusion = np.bincount((cell * 2 + y) * 2 + y_pred, weights=weights * labelled, minlength=size * 4)
         scores = None
-        if score_columns is not None:
-            s_window, s_labelled, s_y, s_bin = (
-                np.asarray(c, dtype=np.int64) for c in (score_columns[0], *score_columns[1 + k : 4 + k])
-            )
-            index = ((s_window * g + score_groups) * 2 + s_y) * score_bins + s_bin
-            keep = s_labelled != 0
+        if score_rows:
+            s_window, s_group, _s_pred, s_label, s_bin, s_n, s1, s2 = (np.asarray(c) for c in zip(*score_rows))
+            s_codes = _codes_of(mapping, s_group.astype(np.int64))
+            coarse = s_bin.astype(np.int64) // (SCORE_BINS // score_bins)
+            s_y = (s_label.astype(np.int64) == pos_id).astype(np.int64)
+            index = ((s_window.astype(np.int64) * g + s_codes) * 2 + s_y) * score_bins + coarse
             shape = (n_windows, g, 2, score_bins)
             w, ws, wss = (
-                np.bincount(index[keep], weights=np.asarray(c, dtype=np.float64)[keep], minlength=size * 2 * score_bins)
-                for c in score_columns[4 + k :]
+                np.bincount(index, weights=v, minlength=size * 2 * score_bins).reshape(shape)
+                for v in (s_n.astype(np.float64), nanos(s1), nanos(s2))
             )
-            scores = (w.reshape(shape), ws.reshape(shape), wss.reshape(shape))
+            scores = (w, ws, wss)
         predictions = predictions.reshape(n_windows, g, 2)
         return cls(
-            keys=keys,
+            keys=mapping.keys,
             n=predictions.sum(axis=-1),
             confusion=confusion.reshape(n_windows, g, 2, 2),
             predictions=predictions,
@@ -373,33 +420,6 @@ class _WindowCells:
             scores=hist,
             pos_label=pos_label,
         )
-
-
-def _group_codes(
-    columns: Sequence[Sequence[Any]], score_columns: Sequence[Sequence[Any]]
-) -> tuple[tuple[GroupKey, ...], np.ndarray, np.ndarray]:
-    """The group keys (sorted as GroupStats sorts them) and each row's group index, for the rows of
-    the confusion and of the score aggregate; ``columns`` hold each sensitive attribute's values."""
-    n_rows = len(columns[0]) if columns else 0
-    codes, values = [], []
-    for a, column in enumerate(columns):
-        both = [*column, *score_columns[a]] if score_columns else column
-        # codes follow the sort order of the values, so sorting code tuples sorts the group keys
-        distinct = sorted(set(both), key=_value_order)
-        position = {v: i for i, v in enumerate(distinct)}
-        codes.append(np.fromiter(map(position.__getitem__, both), np.int64, len(both)))
-        values.append(distinct)
-    if not codes or codes[0].size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return (), empty, empty
-    distinct_rows, group = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
-    keys = tuple(tuple(values[a][c] for a, c in enumerate(row)) for row in distinct_rows.tolist())
-    group = group.reshape(-1)
-    return keys, group[:n_rows], group[n_rows:]
-
-
-def _value_order(value: Any) -> tuple[Any, ...]:
-    return group_sort_key((value,))
 
 
 # -- every window's summaries at once ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from fairwatch._text import comma_list
@@ -30,6 +30,7 @@ from fairwatch.exceptions import (
     UnknownModelError,
 )
 from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_store, window_metrics
+from fairwatch.monitor._events import EventTime
 from fairwatch.server._security import Authenticator, Principal, add_cors
 from fairwatch.server._settings import Settings
 from fairwatch.server._telemetry import Telemetry
@@ -156,13 +157,39 @@ def _location(loc: Sequence[Any]) -> str:
     return text or "body"
 
 
+#: Error types that only say "not this member of a union" (``prediction: 1 | true | "yes"``): when a
+#: value fails every member, the error of the member it was meant for says more (a too-long text, a
+#: non-finite number), so the message leads with that one.
+_WRONG_TYPE_ERRORS = frozenset({"float_type", "int_type", "bool_type", "string_type", "int_from_float"})
+
+
+def _field_problems(errors: Sequence[Any]) -> list[tuple[tuple[Any, ...], Any]]:
+    """One ``(location, error)`` per invalid field: the errors of a union's members (whose locations
+    end in the member's name, such as ``float`` or ``constrained-str``) count as one problem of the
+    field, reported by its most specific error."""
+    fields: dict[tuple[Any, ...], list[Any]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        fields.setdefault(loc, []).append(error)
+    merged: dict[tuple[Any, ...], list[Any]] = {}
+    for loc, found in fields.items():
+        parent = loc[:-1]
+        is_member = bool(parent) and isinstance(loc[-1], str) and sum(1 for other in fields if other[:-1] == parent) > 1
+        merged.setdefault(parent if is_member else loc, []).extend(found)
+    return [
+        (loc, next((e for e in found if e["type"] not in _WRONG_TYPE_ERRORS), found[0]))
+        for loc, found in merged.items()
+    ]
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
-    message = f"{_location(first['loc'])}: {first['msg']}"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problem(s)); nothing of this batch was stored"
+    problems = _field_problems(errors) if errors else [(("body",), {"msg": "invalid request"})]
+    loc, first = problems[0]
+    message = f"{_location(loc)}: {first['msg']}"
+    if len(problems) > 1:
+        message += f" (and {len(problems) - 1} more problem(s)); nothing of this batch was stored"
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors[:50]]
     return JSONResponse(status_code=422, content={"detail": jsonable_encoder(detail), "message": message})
 
@@ -455,8 +482,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         model: str,
         sensitive: Annotated[str, Query(description="Sensitive attribute(s), comma-separated")],
         window: Annotated[str, Query(description="Window length: 15m, 1h, 2d, 1w")] = "1h",
-        start: Annotated[AwareDatetime | None, Query(description="First window start (ISO 8601 with zone)")] = None,
-        end: Annotated[AwareDatetime | None, Query(description="End of the last window")] = None,
+        start: Annotated[EventTime | None, Query(description="First window start (ISO 8601 with zone)")] = None,
+        end: Annotated[EventTime | None, Query(description="End of the last window")] = None,
         metrics: Annotated[str | None, Query(description="Metric names, comma-separated")] = None,
         model_version: str | None = None,
         ci: Annotated[float | None, Query(gt=0, lt=1)] = None,
@@ -492,10 +519,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     @app.get("/v1/models/{model}/drift", response_model=DriftResponse, dependencies=read_model, tags=["read"])
     def get_drift(
         model: str,
-        reference_start: AwareDatetime,
-        reference_end: AwareDatetime,
-        start: AwareDatetime,
-        end: AwareDatetime,
+        reference_start: EventTime,
+        reference_end: EventTime,
+        start: EventTime,
+        end: EventTime,
         sensitive: Annotated[str | None, Query(description="Also per group of these attributes")] = None,
         features: Annotated[str | None, Query(description="Feature names, comma-separated (default: all)")] = None,
         bins: Annotated[int, Query(ge=2, le=100)] = 10,

@@ -34,7 +34,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from fairwatch._text import comma_list
 from fairwatch.exceptions import InvalidInputError
@@ -44,6 +44,7 @@ from fairwatch.monitor._estimate import (
     estimate_windows,
     fit_reference_calibration,
 )
+from fairwatch.monitor._events import EventTime
 from fairwatch.monitor._windows import _aligned_range, _check_sensitive
 from fairwatch.server._app import ServiceContext
 from fairwatch.server._security import Principal, unknown_model
@@ -195,6 +196,10 @@ def _model_info(store: Store, model: str, viewer: Principal) -> ModelInfo:
     raise unknown_model(model)
 
 
+def _hour_floor(value: datetime) -> datetime:
+    return datetime.fromtimestamp(int(value.timestamp()) // 3600 * 3600, tz=timezone.utc)
+
+
 def choose_window(span: timedelta) -> str:
     """The shortest of :data:`AUTO_WINDOWS` that cuts ``span`` into at most 48 windows.
 
@@ -234,7 +239,7 @@ def _shown_windows(info: ModelInfo, window: str) -> _Shown:
     assert first is not None and last is not None  # a listed model has predictions
     chosen = choose_window(last - first) if window == "auto" else window
     start = _latest_start(first, last, parse_duration(chosen))
-    return _Shown(chosen, start, None if start is None else last + timedelta(microseconds=1))
+    return _Shown(chosen, start, None)
 
 
 @dataclass(frozen=True)
@@ -466,7 +471,8 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             for m in store.models()
             if viewer.sees(m.model)
         ]
-        return {"models": listed, "sensitive": store.sensitive_attributes()}
+        seen = sorted({name for m in listed for name in store.sensitive_attributes(m["model"])})
+        return {"models": listed, "sensitive": seen}
 
     @router.get(f"{api}/models/{{model}}/metrics", dependencies=no_store)
     def metrics(
@@ -477,7 +483,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         model_version: str | None = None,
     ) -> dict[str, Any]:
         info = _model_info(store, model, viewer)
-        attributes = comma_list(sensitive) or store.sensitive_attributes()[:1]
+        attributes = comma_list(sensitive) or store.sensitive_attributes(model)[:1]
         shown = _shown_windows(info, window)
         windows = window_metrics(
             store,
@@ -506,14 +512,14 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         sensitive: str | None = None,
         window: Annotated[str, Query(max_length=16)] = "auto",
         model_version: str | None = None,
-        reference_start: AwareDatetime | None = None,
-        reference_end: AwareDatetime | None = None,
+        reference_start: EventTime | None = None,
+        reference_end: EventTime | None = None,
         min_coverage: Annotated[float, Query(gt=0, le=1)] = ESTIMATE_REFERENCE_COVERAGE,
     ) -> dict[str, Any]:
         """Label-dependent metrics of the shown windows, estimated where labels are missing."""
         info = _model_info(store, model, viewer)
-        attributes = comma_list(sensitive) or store.sensitive_attributes()[:1]
-        _check_sensitive(store, attributes)
+        attributes = comma_list(sensitive) or store.sensitive_attributes(model)[:1]
+        _check_sensitive(store, model, attributes)
         shown = _shown_windows(info, window)
         answer: dict[str, Any] = {
             "model": model,
@@ -591,17 +597,19 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         viewer: Principal = as_viewer,
         sensitive: str | None = None,
         model_version: str | None = None,
-        reference_start: AwareDatetime | None = None,
-        reference_end: AwareDatetime | None = None,
-        start: AwareDatetime | None = None,
-        end: AwareDatetime | None = None,
+        reference_start: EventTime | None = None,
+        reference_end: EventTime | None = None,
+        start: EventTime | None = None,
+        end: EventTime | None = None,
     ) -> dict[str, Any]:
         info = _model_info(store, model, viewer)
         assert info.first is not None and info.last is not None
-        stop = info.last + timedelta(microseconds=1)
-        middle = info.first + (stop - info.first) / 2
-        reference = (reference_start or info.first, reference_end or middle)
-        current = (start or middle, end or stop)
+        # drift is kept per hour: the default periods are the two halves of the history, in whole hours
+        first = _hour_floor(info.first)
+        stop = _hour_floor(info.last) + timedelta(hours=1)
+        middle = max(_hour_floor(first + (stop - first) / 2), first + timedelta(hours=1))
+        reference = (reference_start or first, reference_end or middle)
+        current = (start or middle, end or max(stop, middle + timedelta(hours=1)))
         results = drift(
             store,
             model,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from fairwatch._text import comma_list
+from fairwatch.monitor._events import EventTime
 
 __all__ = ["build_router"]
 
@@ -43,11 +44,11 @@ def build_router(ctx: Any) -> APIRouter:
     def get_estimates(
         model: str,
         sensitive: Annotated[str, Query(description="Sensitive attribute(s), comma-separated")],
-        reference_start: Annotated[AwareDatetime, Query(description="Start of a labelled reference period")],
-        reference_end: Annotated[AwareDatetime, Query(description="End of the reference period")],
+        reference_start: Annotated[EventTime, Query(description="Start of a labelled reference period")],
+        reference_end: Annotated[EventTime, Query(description="End of the reference period")],
         window: Annotated[str, Query(description="Window length: 15m, 1h, 2d, 1w")] = "1d",
-        start: AwareDatetime | None = None,
-        end: AwareDatetime | None = None,
+        start: EventTime | None = None,
+        end: EventTime | None = None,
         ci: Annotated[float, Query(gt=0, lt=1)] = 0.95,
         method: Annotated[str, Query(description="auto, identity, isotonic or platt")] = "auto",
         min_group_size: Annotated[int, Query(ge=0)] = 30,

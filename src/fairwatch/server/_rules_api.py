@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from fairwatch.exceptions import InvalidInputError
 from fairwatch.monitor._alerts import ALERT_STATES, AlertRecord, RuleRecord
-from fairwatch.monitor._events import MODEL_NAME
+from fairwatch.monitor._events import MODEL_NAME, EventTime
 from fairwatch.monitor._notifiers import parse_notifiers
 from fairwatch.monitor._rules import AnyRule, Rule, evaluate_rule
 from fairwatch.monitor._scheduler import RuleScheduler, refresh_firing_gauge
@@ -220,8 +220,8 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     @router.post("/v1/rules/{rule_id}/evaluate", response_model=BacktestResponse, dependencies=admin)
     def backtest(
         rule_id: RuleId,
-        start: Annotated[AwareDatetime, Query(description="Start of the first window (floored to the window grid)")],
-        end: Annotated[AwareDatetime, Query(description="End of the last window")],
+        start: Annotated[EventTime, Query(description="Start of the first window (floored to the window grid)")],
+        end: Annotated[EventTime, Query(description="End of the last window")],
     ) -> BacktestResponse:
         """Back-test a rule on stored history: the verdict of every window (and comparison).
 
