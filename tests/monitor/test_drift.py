@@ -9,6 +9,7 @@ import pytest
 
 from fairwatch.exceptions import InvalidInputError, UnknownModelError
 from fairwatch.monitor import PredictionEvent, Store, drift, drift_statistics
+from fairwatch.monitor._rollup import number_exponent
 
 from .events import T0
 
@@ -74,13 +75,32 @@ def test_drift_equals_direct_computation(shifted: Store) -> None:
     ]
     ref = np.array([e.features["income"] for e in reference if e.features])  # type: ignore[index]
     cur = np.array([e.features["income"] for e in current if e.features])  # type: ignore[index]
-    edges = np.unique(np.quantile(ref, np.arange(1, 10) / 10))
-    ref_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=edges.size + 1)
-    cur_counts = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=edges.size + 1)
+    # the store's bins: a width fixed from the first values it saw (the reference batch)
+    width = 10.0 ** number_exponent(ref)
+    edges = _grid_deciles(np.floor(ref / width))
+    ref_counts = np.bincount(np.searchsorted(edges, np.floor(ref / width), side="right"), minlength=edges.size + 1)
+    cur_counts = np.bincount(np.searchsorted(edges, np.floor(cur / width), side="right"), minlength=edges.size + 1)
     expected = drift_statistics(ref_counts.astype(float), cur_counts.astype(float), "number")
     assert result.psi == pytest.approx(expected["psi"], rel=1e-9)
     assert result.ks == pytest.approx(expected["ks"], rel=1e-9)
     assert result.js == pytest.approx(expected["js"], rel=1e-9)
+    # and the binned deciles are close to the exact ones
+    exact = np.unique(np.quantile(ref, np.arange(1, 10) / 10))
+    exact_stats = drift_statistics(
+        np.bincount(np.searchsorted(exact, ref, side="right")).astype(float),
+        np.bincount(np.searchsorted(exact, cur, side="right"), minlength=exact.size + 1).astype(float),
+        "number",
+    )
+    assert result.psi == pytest.approx(exact_stats["psi"], abs=0.01)
+    assert result.ks == pytest.approx(exact_stats["ks"], abs=0.01)
+
+
+def _grid_deciles(codes: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Decile edges on the store's bins: the first bin whose cumulative share passes each decile."""
+    values, counts = np.unique(codes, return_counts=True)
+    share = np.cumsum(counts) / counts.sum()
+    after = [min(int(np.argmax(share > q + 1e-12)), values.size - 1) for q in np.arange(1, bins) / bins]
+    return np.unique(values[after])
 
 
 def test_drift_statistics_of_identical_distributions() -> None:
@@ -107,12 +127,14 @@ def test_drift_bad_requests(shifted: Store) -> None:
         drift(shifted, "nope", reference_start=T0, reference_end=T0 + HOUR, start=T0 + HOUR, end=T0 + 2 * HOUR)
 
 
-def _direct(rows: list[tuple[int, str, object]], kind: str, edges: np.ndarray | None = None) -> dict[str, object]:
+def _direct(
+    rows: list[tuple[int, str, object]], kind: str, edges: np.ndarray | None = None, width: float | None = None
+) -> dict[str, object]:
     """Drift statistics of (period, group, value) rows, binned as the store does."""
     values = [v for _, _, v in rows]
     if kind == "number":
-        assert edges is not None
-        bins = [int(np.searchsorted(edges, float(v), side="right")) for v in values]  # type: ignore[arg-type]
+        assert edges is not None and width is not None
+        bins = [int(np.searchsorted(edges, np.floor(float(v) / width), side="right")) for v in values]  # type: ignore[arg-type]
     else:
         bins = [str(v) for v in values]
     labels = sorted(set(bins), key=str)
@@ -160,12 +182,13 @@ def test_mixed_missing_and_null_features_equal_direct_computation(store: Store) 
     got = {(r.feature, None if r.group is None else r.group["sex"]): r for r in results}
     assert {f for f, _ in got} == {"code", "x", "late"}
     x_rows = [(p, s, f["x"]) for p, s, f in kept if f.get("x") is not None]
-    edges = np.unique(np.quantile([v for p, _, v in x_rows if p == 0], np.arange(1, 10) / 10))
+    width = 10.0 ** number_exponent(np.array([v for _, _, v in x_rows], dtype=float))  # one batch: all values
+    edges = _grid_deciles(np.floor(np.array([v for p, _, v in x_rows if p == 0], dtype=float) / width))
     code_rows = [(p, s, f["code"]) for p, s, f in kept]
     for feature, kind, rows in (("x", "number", x_rows), ("code", "category", code_rows)):
         for group in (None, "F", "M"):
             subset = [r for r in rows if group is None or r[1] == group]
-            expected = _direct(subset, kind, edges if kind == "number" else None)
+            expected = _direct(subset, kind, edges if kind == "number" else None, width)
             result = got[(feature, group)]
             assert result.kind == kind
             assert (result.n_reference, result.n_current) == expected["n"]

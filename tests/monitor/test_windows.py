@@ -121,7 +121,9 @@ def test_model_version_filter(store: Store) -> None:
 
 def test_bad_window_requests(store: Store) -> None:
     store.insert_predictions(make_stream(10).predictions)
-    with pytest.raises(InvalidInputError, match=r"unknown sensitive attribute 'religion'; known: race, sex"):
+    with pytest.raises(
+        InvalidInputError, match=r"unknown sensitive attribute 'religion' for model 'credit'; known: race, sex"
+    ):
         window_metrics(store, "credit", sensitive=["religion"])
     with pytest.raises(InvalidInputError, match=r"window must be a positive duration such as 15m"):
         window_metrics(store, "credit", sensitive=["sex"], window="5 minutes")
@@ -131,3 +133,9 @@ def test_bad_window_requests(store: Store) -> None:
         window_metrics(store, "nope", sensitive=["sex"])
     with pytest.raises(InvalidInputError, match=r"end .* must be after start"):
         window_metrics(store, "credit", sensitive=["sex"], start=T0, end=T0)
+    with pytest.raises(InvalidInputError, match=r"window must be a whole number of 5 minutes .*; got 7 minutes"):
+        window_metrics(store, "credit", sensitive=["sex"], window="7m")
+    with pytest.raises(InvalidInputError, match=r"start must fall on a 5-minute boundary .*; got 2024-05-01T00:01:00"):
+        window_metrics(store, "credit", sensitive=["sex"], start=T0 + dt.timedelta(minutes=1))
+    with pytest.raises(InvalidInputError, match=r"score_bins must divide the store's 100 score bins .*; got 30"):
+        window_metrics(store, "credit", sensitive=["sex"], score_bins=30)

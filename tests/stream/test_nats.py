@@ -187,7 +187,7 @@ def test_kill_restart_stores_each_event_once(nats_stream: StreamNames, tmp_path:
     with open_store(store_url) as store:
         assert store.count("predictions") == N_PREDICTIONS
         assert store.count("outcomes") == N_OUTCOMES
-        ids = store.query("SELECT count(DISTINCT prediction_id) FROM predictions")[0][0]
+        ids = store.query("SELECT count(DISTINCT prediction_id) FROM events WHERE ts IS NOT NULL")[0][0]
         assert ids == N_PREDICTIONS
 
     letters = dead_letters(names)

@@ -108,20 +108,24 @@ def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+_BUCKET_NAMES = {300: ("5 minutes", "5-minute"), 3600: ("hours", "whole-hour"), 86400: ("days", "whole-day")}
+
+
 def make_grid(start: datetime, end: datetime, width: timedelta, *, finest: int = 0, what: str = "window") -> Grid:
     """The grid of windows, checking that everything falls on whole buckets of the finest level."""
     bucket = LEVEL_SECONDS[finest]
+    plural, adjective = _BUCKET_NAMES.get(bucket, (f"{bucket} seconds", f"{bucket}-second"))
     seconds = int(width.total_seconds())
     if seconds % bucket:
         raise InvalidInputError(
-            f"{what} must be a whole number of {_describe(bucket)} (the store keeps statistics per {_describe(bucket)} "
+            f"{what} must be a whole number of {plural} (the store keeps these statistics per {adjective} "
             f"bucket); got {_describe(seconds)}"
         )
     for name, value in (("start", start), ("end", end)):
         if _seconds(value) % bucket or value.microsecond:
             raise InvalidInputError(
-                f"{name} must fall on a {_describe(bucket)} boundary (the store keeps statistics per "
-                f"{_describe(bucket)} bucket); got {value.isoformat()}"
+                f"{name} must fall on a {adjective} boundary (the store keeps these statistics per {adjective} "
+                f"bucket); got {value.isoformat()}"
             )
     return Grid(start, end, seconds, finest)
 
@@ -197,7 +201,7 @@ def keys_alias(group_by: int) -> str:
 
 def count_rows(store: Store, series: Sequence[int], grid: Grid) -> list[tuple[Any, ...]]:
     """``(window, group id, prediction id, label id, n)`` summed over the grid's buckets."""
-    columns = "c.group_id AS k0, c.prediction AS k1, c.label AS k2, sum(c.n) AS v0"
+    columns = "c.group_id AS k0, c.prediction AS k1, c.label AS k2, CAST(sum(c.n) AS BIGINT) AS v0"
     return _grouped(store, "rollup_counts", columns, 4, grid, series)
 
 
@@ -205,14 +209,14 @@ def score_rows(store: Store, series: Sequence[int], grid: Grid, *, labelled_only
     """``(window, group id, prediction id, label id, bin, n, s1 nanos, s2 nanos)`` summed over the grid's buckets."""
     columns = (
         "c.group_id AS k0, c.prediction AS k1, c.label AS k2, c.bin AS k3, "
-        "sum(c.n) AS v0, sum(c.s1) AS v1, sum(c.s2) AS v2"
+        "CAST(sum(c.n) AS BIGINT) AS v0, CAST(sum(c.s1) AS BIGINT) AS v1, CAST(sum(c.s2) AS BIGINT) AS v2"
     )
     return _grouped(store, "rollup_scores", columns, 5, grid, series, "AND c.label <> 0" if labelled_only else "")
 
 
 def feature_rows(store: Store, series: Sequence[int], grid: Grid) -> list[tuple[Any, ...]]:
     """``(window, group id, feature id, code, n)`` summed over the grid's buckets (hourly and daily levels)."""
-    columns = "c.group_id AS k0, c.feature AS k1, c.code AS k2, sum(c.n) AS v0"
+    columns = "c.group_id AS k0, c.feature AS k1, c.code AS k2, CAST(sum(c.n) AS BIGINT) AS v0"
     return _grouped(store, "rollup_features", columns, 4, grid, series)
 
 
@@ -231,7 +235,7 @@ def _grouped(
     if len(parts) == 1:
         return store.query(parts[0], params)
     values = columns.count("sum(")
-    outer = ", ".join(f"sum(v{i})" for i in range(values))
+    outer = ", ".join(f"CAST(sum(v{i}) AS BIGINT)" for i in range(values))
     return store.query(
         f"SELECT {keys_alias(keys)}, {outer} FROM ({' UNION ALL '.join(parts)}) t GROUP BY {group_by}", params
     )

@@ -11,17 +11,24 @@ The :class:`Limits` are checked here when a batch brings entries a model did not
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from fairwatch.exceptions import StoreError
 from fairwatch.monitor._rollup import OTHER_CATEGORY, Limits, dictionary_id, over_limit, parse_group_key
 
-__all__ = ["KINDS", "Dictionary", "Entry", "ModelEntries"]
+__all__ = ["KINDS", "Dictionary", "Entry", "ModelEntries", "StaleDictionaryError"]
 
-#: Entry kinds: a model version (series), a group, a label, a feature (per value kind), a category.
-KINDS = {"s": "series", "g": "group", "l": "label", "f": "feature", "c": "category"}
+
+class StaleDictionaryError(StoreError):
+    """Another process stored a different choice (a feature's bin width) first: read the dictionary
+    again and redo the batch."""
+
+
+#: Entry kinds: a model version (series), a group, a label, a feature (per value kind), a category, and
+#: the bin width of a numeric feature (the first writer's choice holds).
+KINDS = {"s": "series", "g": "group", "l": "label", "f": "feature", "c": "category", "w": "width"}
 
 
 class Entry(NamedTuple):
@@ -32,7 +39,8 @@ class Entry(NamedTuple):
 
     @property
     def id(self) -> int:
-        return dictionary_id(self.kind, self.model, self.name, self.value)
+        # a feature has one bin width: its id does not depend on the width chosen
+        return dictionary_id(self.kind, self.model, self.name, "" if self.kind == "w" else self.value)
 
 
 @dataclass
@@ -44,6 +52,7 @@ class ModelEntries:
     labels: dict[int, str] = field(default_factory=dict)
     features: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (name, 'number' | 'category')
     categories: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (feature, value)
+    widths: dict[str, int] = field(default_factory=dict)  # feature -> exponent of its bin width
     attribute_values: dict[str, set[str]] = field(default_factory=dict)
     category_count: dict[str, int] = field(default_factory=dict)
 
@@ -60,6 +69,8 @@ class ModelEntries:
             self.labels[entry_id] = entry.value
         elif kind == "f":
             self.features[entry_id] = (entry.name, entry.value)
+        elif kind == "w":
+            self.widths[entry.name] = int(entry.value)
         elif kind == "c" and entry_id not in self.categories:
             self.categories[entry_id] = (entry.name, entry.value)
             if entry.value != OTHER_CATEGORY:
@@ -199,7 +210,9 @@ class Dictionary:
                 )
 
     @staticmethod
-    def _check_count(model: str, what: str, known: int, new: list[object], limit: int, setting: str, fix: str) -> None:
+    def _check_count(
+        model: str, what: str, known: int, new: Sequence[object], limit: int, setting: str, fix: str
+    ) -> None:
         if known + len(new) > limit:
             raise over_limit(what, model, known + len(new), limit, setting, fix)
 

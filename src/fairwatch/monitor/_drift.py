@@ -189,7 +189,7 @@ def _feature_drift(
     else:
         kind = "number"
         edges = _decile_codes([(c, n) for p, _, c, n in numbers if p == 0], bins)
-        rows = [(p, g, int(np.searchsorted(edges, c, side="right")), n) for p, g, c, n in numbers]
+        rows = [(p, g, ("n", int(np.searchsorted(edges, c, side="right"))), n) for p, g, c, n in numbers]
     return _summaries(feature, kind, sensitive, keys, rows, note)
 
 
@@ -219,7 +219,7 @@ def _summaries(
     note: str | None,
 ) -> list[FeatureDrift]:
     """Drift per group (and overall) from rows ``(period, group code, bin, count)``."""
-    categories = sorted({r[2] for r in rows}, key=str)
+    categories = sorted({r[2] for r in rows})  # (kind, bin): numeric bins in value order
     index = {c: i for i, c in enumerate(categories)}
     tables: dict[Any, np.ndarray] = defaultdict(lambda: np.zeros((2, len(categories))))
     for period, group, bucket, n in rows:
@@ -236,7 +236,7 @@ def _summaries(
                 group=None if group_key is None else dict(zip(sensitive, group_key)),
                 n_reference=int(table[0].sum()),
                 n_current=int(table[1].sum()),
-                **drift_statistics(table[0], table[1], kind),  # type: ignore[arg-type]
+                **drift_statistics(table[0], table[1], kind),
                 note=note,
             )
         )

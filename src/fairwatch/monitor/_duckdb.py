@@ -101,6 +101,15 @@ class DuckDBStore(Store):
             finally:
                 cur.close()
 
+    def _write(self, work: Any) -> Any:
+        try:
+            return super()._write(work)
+        except StoreUnavailableError as exc:
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            raise StoreUnavailableError(
+                f"could not store the batch in {self.url!r}; nothing was written: {cause}"
+            ) from exc.__cause__
+
     def _tables(self) -> set[str]:
         rows = (
             self._cursor()

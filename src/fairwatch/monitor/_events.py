@@ -50,7 +50,9 @@ MAX_LABEL_LENGTH = 100
 MAX_VALUE_LENGTH = 200
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-LabelText = Annotated[StrictStr, Field(max_length=MAX_LABEL_LENGTH)]
+#: Texts stored in the events table: PostgreSQL's text cannot hold a NUL character.
+NO_NUL = r"^[^\x00]*$"
+LabelText = Annotated[StrictStr, Field(max_length=MAX_LABEL_LENGTH, pattern=NO_NUL)]
 ValueText = Annotated[StrictStr, Field(max_length=MAX_VALUE_LENGTH)]
 # the finite float comes first so that its error ("should be a finite number") is the one reported
 # for NaN and infinities (JSON's NaN, Infinity, 1e400); the 422 message picks the most specific error
@@ -89,9 +91,9 @@ class PredictionEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prediction_id: Annotated[str, Field(min_length=1, max_length=200)]
+    prediction_id: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
     model: Annotated[str, Field(pattern=MODEL_NAME)]
-    model_version: Annotated[str, Field(max_length=64)] | None = None
+    model_version: Annotated[str, Field(max_length=64, pattern=NO_NUL)] | None = None
     timestamp: EventTime
     prediction: Label
     score: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
@@ -108,7 +110,7 @@ class OutcomeEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prediction_id: Annotated[str, Field(min_length=1, max_length=200)]
+    prediction_id: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
     label: Label
     timestamp: EventTime
     model: Annotated[str, Field(pattern=MODEL_NAME)] | None = None

@@ -28,7 +28,7 @@ import numpy as np
 
 from fairwatch._typing import IntArray
 from fairwatch.exceptions import InvalidInputError
-from fairwatch.monitor._dictionary import Dictionary, Entry
+from fairwatch.monitor._dictionary import Dictionary, Entry, StaleDictionaryError
 from fairwatch.monitor._events import OutcomeEvent, PredictionEvent, normalize_label
 from fairwatch.monitor._rollup import (
     OTHER_CATEGORY,
@@ -40,6 +40,7 @@ from fairwatch.monitor._rollup import (
     feature_deltas,
     group_key_text,
     number_codes,
+    number_exponent,
 )
 
 __all__ = ["IngestCounts", "Transaction", "store_outcomes", "store_predictions"]
@@ -191,9 +192,15 @@ def feature_rows(
             if numbers:
                 entry = Entry("f", model, name, "number")
                 entries[entry.id] = entry
+                numeric = np.fromiter((float(v) for _, v in numbers), np.float64, len(numbers))
+                exponent = dictionary.model(model).widths.get(name)
+                if exponent is None:  # first sight of the feature: its bin width, kept from now on
+                    width = Entry("w", model, name, str(number_exponent(numeric)))
+                    width = entries.setdefault(width.id, width)
+                    exponent = int(width.value)
                 index_parts.append(np.fromiter((i for i, _ in numbers), np.int64, len(numbers)))
                 feature_parts.append(np.full(len(numbers), entry.id, np.int64))
-                code_parts.append(number_codes(np.fromiter((float(v) for _, v in numbers), np.float64, len(numbers))))
+                code_parts.append(number_codes(numeric, exponent))
             if texts:
                 entry = Entry("f", model, name, "category")
                 entries[entry.id] = entry
@@ -227,6 +234,7 @@ def _category_codes(
 
 def encode_predictions(events: Sequence[PredictionEvent], dictionary: Dictionary) -> EncodedPredictions:
     """The batch (first occurrence of each id) in store columns, its ids and dictionary entries."""
+    import pyarrow as pa
     from pydantic_core import to_json
 
     models = [e.model for e in events]
@@ -252,7 +260,7 @@ def encode_predictions(events: Sequence[PredictionEvent], dictionary: Dictionary
         "model_version": versions,
         "ts": times,
         "prediction": predictions,
-        "score": [e.score for e in kept],
+        "score": pa.array([e.score for e in kept], pa.float64()),
         "features": features,
         "group_id": groups,
     }
@@ -345,7 +353,12 @@ def write_entries(
     )
     stored = tx.execute(f"SELECT {_DICTIONARY_COLUMNS} FROM dictionary WHERE id IN (SELECT id FROM staging_dictionary)")
     for row in stored:
-        if Entry(*row[1:]) != missing[int(row[0])]:
+        found = Entry(*row[1:])
+        if found != missing[int(row[0])]:
+            if found.kind == "w":
+                raise StaleDictionaryError(
+                    f"feature {found.name!r} of model {found.model!r} got its bin width elsewhere"
+                )
             raise InvalidInputError(
                 f"dictionary id {row[0]} already names {tuple(row[1:])}, not {missing[int(row[0])]} (a hash "
                 f"collision); nothing was stored: report it to the fairwatch developers"
@@ -402,7 +415,6 @@ def store_predictions(
     counts = IngestCounts()
     for model in sorted(set(batch.columns["model"])):
         lock_model(tx, model, exclusive=False)
-    write_entries(tx, dictionary, batch.entries, counts)
     tx.stage("staging_predictions", batch.columns)
     returned = tx.execute(_UPSERT_PREDICTIONS)
     counts.accepted = len(returned)
@@ -411,6 +423,8 @@ def store_predictions(
         return counts
     position = {key: i for i, key in enumerate(batch.keys)}
     rows = np.fromiter((position[(r[0], r[1])] for r in returned), np.int64, len(returned))
+    # the dictionary gets the entries of the stored events only (a re-sent event adds nothing)
+    write_entries(tx, dictionary, _entries_of(batch, rows), counts)
     labels = {(r[0], r[1]): r[2] for r in returned if r[2] is not None}
     unlabelled = [(r[0], r[1]) for r in returned if r[2] is None]
     if unlabelled and _pending_exists(tx):
@@ -443,6 +457,23 @@ def store_predictions(
         )
     apply_deltas(tx, deltas)
     return counts
+
+
+def _entries_of(batch: EncodedPredictions, rows: IntArray) -> dict[int, Entry]:
+    """The dictionary entries the events at ``rows`` use (versions, groups, labels, features)."""
+    used = set(batch.series[rows].tolist()) | set(batch.group_id[rows].tolist()) | set(batch.prediction[rows].tolist())
+    f_index, f_feature, f_code = batch.features_found
+    stored = np.zeros(len(batch.keys), dtype=bool)
+    stored[rows] = True
+    keep = stored[f_index]
+    for feature_id in set(f_feature[keep].tolist()):
+        entry = batch.entries[feature_id]
+        used.add(feature_id)
+        if entry.value == "category":
+            used.update(f_code[keep & (f_feature == feature_id)].tolist())
+        else:
+            used.add(Entry("w", entry.model, entry.name, "").id)
+    return {i: batch.entries[i] for i in used if i in batch.entries}
 
 
 def _claim_pending(

@@ -41,7 +41,8 @@ def raw_window_rows(
     bins = f"LEAST(CAST(floor(score * {SCORE_BINS}) AS INTEGER), {SCORE_BINS - 1})"
     scores = store.query(
         f"SELECT {window}, group_id, prediction, label, {bins}, count(*), "
-        f"sum(CAST(round(score * {NANO}) AS BIGINT)), sum(CAST(round(score * score * {NANO}) AS BIGINT)) "
+        f"CAST(sum(CAST(round(score * {NANO}) AS BIGINT)) AS BIGINT), "
+        f"CAST(sum(CAST(round(score * score * {NANO}) AS BIGINT)) AS BIGINT) "
         f"FROM events WHERE {where} AND label IS NOT NULL AND score IS NOT NULL GROUP BY 1, 2, 3, 4, 5",
         params,
     )

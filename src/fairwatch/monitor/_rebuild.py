@@ -86,7 +86,9 @@ def raw_deltas(
         return Deltas()
     models = [r[0] for r in rows]
     needed: dict[int, Entry] = {}
-    series, prediction, label = [], [], []
+    series: list[int] = []
+    prediction: list[int] = []
+    label: list[int] = []
     for model, version, _ts, predicted, _score, _features, _group, outcome in rows:
         for kind, value, out in (("s", version, series), ("l", predicted, prediction)):
             entry = Entry(kind, model, "", value)
@@ -349,6 +351,12 @@ def _quarantine_v0(store: Store) -> None:
 
 
 def _upgrade_from_v0(store: Store, progress: Progress | None) -> None:
+    text = "VARCHAR" if store.dialect == "duckdb" else "TEXT"
+    with store._transaction() as tx:  # a store from before outcomes were stored has no table for them
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS outcomes (model {text} NOT NULL DEFAULT '', prediction_id {text} NOT NULL, "
+            f"label {text} NOT NULL, ts TIMESTAMPTZ NOT NULL)"
+        )
     _quarantine_v0(store)
     sensitive = _v0_sensitive_columns(store)
     total = int(store.query("SELECT count(*) FROM predictions")[0][0])
@@ -399,6 +407,8 @@ def _upgrade_from_v0(store: Store, progress: Progress | None) -> None:
 def _upgrade_day(
     store: Store, rows: Sequence[tuple[Any, ...]], attributes: list[str], marker: str, finished: set[str]
 ) -> None:
+    import pyarrow as pa
+
     counts = IngestCounts()
     needed: dict[int, Entry] = {}
     groups: list[int] = []
@@ -413,11 +423,11 @@ def _upgrade_day(
         "model_version": [r[2] or "" for r in rows],
         "ts": [_utc(r[3]) for r in rows],
         "prediction": [r[4] for r in rows],
-        "score": [r[5] for r in rows],
+        "score": pa.array([r[5] for r in rows], pa.float64()),
         "features": [r[6] for r in rows],
         "group_id": groups,
         "label": [r[7] for r in rows],
-        "label_ts": [None if r[8] is None else _utc(r[8]) for r in rows],
+        "label_ts": pa.array([None if r[8] is None else _utc(r[8]) for r in rows], pa.timestamp("us", tz="UTC")),
     }
     raw = [(r[0], r[2] or "", r[3], r[4], r[5], r[6], g, r[7]) for r, g in zip(rows, groups)]
     finished.add(marker)

@@ -46,6 +46,7 @@ __all__ = [
     "dictionary_id",
     "group_key_text",
     "number_codes",
+    "number_exponent",
     "score_bins",
 ]
 
@@ -63,12 +64,11 @@ SCORE_BINS = 100
 NANO = 1_000_000_000
 #: Dictionary value standing for the categories of a feature beyond the per-feature limit.
 OTHER_CATEGORY = "(other)"
-#: The logarithmic grid of numeric feature values: bin ``k`` holds ``gamma**(k-1) <= |v| < gamma**k``
-#: (relative width about 4%); values within 1e-9 of zero share bin 0.
-_GAMMA = 1.0408
-_LOG_GAMMA = math.log(_GAMMA)
-_ZERO = 1e-9
-_CODE_OFFSET = 1000
+#: Numeric feature values are counted per bin of a fixed width, a power of ten chosen per feature when
+#: the store first sees it: about a fiftieth of the spread of those first values (the 5th to 95th
+#: percentile), so the deciles of any later period fall within a couple of percent of the spread.
+_MAX_CODE = 2**62
+_EXPONENTS = (-12, 15)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,8 @@ def parse_group_key(text: str) -> dict[str, str]:
     """The attribute values of a canonical group key."""
     if not text:
         return {}
-    return dict(part.split("\x1e", 1) for part in text.split("\x1f"))  # type: ignore[misc]
+    pairs = (part.split("\x1e", 1) for part in text.split("\x1f"))
+    return {name: value for name, value in pairs}
 
 
 def score_bins(scores: FloatArray) -> IntArray:
@@ -134,22 +135,32 @@ def score_bins(scores: FloatArray) -> IntArray:
     return np.where(np.isnan(scores), -1, bins)
 
 
-def number_codes(values: FloatArray) -> IntArray:
-    """Bin code of each finite number on the fixed logarithmic grid; codes sort as the values do."""
-    magnitude = np.abs(values)
-    with np.errstate(divide="ignore"):
-        k = np.ceil(np.log(np.maximum(magnitude, _ZERO)) / _LOG_GAMMA).astype(np.int64) + _CODE_OFFSET
-    k = np.maximum(k, 1)
-    return np.where(magnitude < _ZERO, 0, np.where(values < 0, -k, k))
+def number_exponent(values: FloatArray) -> int:
+    """The bin width (as a power of ten) of a numeric feature whose first values are ``values``."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return -2
+    low, high = np.percentile(finite, [5, 95]) if finite.size >= 20 else (finite.min(), finite.max())
+    spread = float(high - low)
+    if spread > 0:
+        exponent = math.floor(math.log10(spread / 50))
+    else:
+        magnitude = float(np.abs(finite).max())
+        exponent = math.floor(math.log10(magnitude / 100)) if magnitude > 0 else -2
+    return int(min(max(exponent, _EXPONENTS[0]), _EXPONENTS[1]))
 
 
-def number_code_bounds(code: int) -> tuple[float, float]:
-    """The value range ``[low, high)`` of a bin code (closed on the side of zero for negatives)."""
-    if code == 0:
-        return (-_ZERO, _ZERO)
-    k = abs(code) - _CODE_OFFSET
-    low, high = _GAMMA ** (k - 1), _GAMMA**k
-    return (low, high) if code > 0 else (-high, -low)
+def number_codes(values: FloatArray, exponent: int) -> IntArray:
+    """Bin of each number for bins of width ``10**exponent``: ``floor(value / width)``; codes sort as the
+    values do."""
+    scaled = np.floor(values / 10.0**exponent)
+    return np.clip(scaled, -_MAX_CODE, _MAX_CODE).astype(np.int64)
+
+
+def number_code_bounds(code: int, exponent: int) -> tuple[float, float]:
+    """The value range ``[low, high)`` of a bin."""
+    width = 10.0**exponent
+    return code * width, (code + 1) * width
 
 
 def bucket_of(ts_us: IntArray, level: int) -> IntArray:
@@ -310,7 +321,9 @@ def over_limit(what: str, model: str, count: int, limit: int, setting: str, fix:
 
 
 def as_text(value: Any) -> str:
-    """Attribute and label values as the roll-ups key them (the ingest normalisation)."""
+    """Attribute and category values as the dictionary keeps them (the ingest normalisation; a NUL
+    character, which PostgreSQL's text cannot hold, reads as U+FFFD)."""
     from fairwatch.monitor._events import normalize_attribute
 
-    return value if value.__class__ is str else normalize_attribute(value)
+    text = value if value.__class__ is str else normalize_attribute(value)
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text

@@ -26,7 +26,7 @@ import numpy as np
 
 from fairwatch.exceptions import InvalidInputError
 from fairwatch.monitor._alerts import AlertStore
-from fairwatch.monitor._dictionary import Dictionary, ModelEntries
+from fairwatch.monitor._dictionary import Dictionary, ModelEntries, StaleDictionaryError
 from fairwatch.monitor._events import MODEL_NAME, OutcomeEvent, PredictionEvent
 from fairwatch.monitor._ingest import IngestCounts, Transaction, store_outcomes, store_predictions
 from fairwatch.monitor._rollup import Limits
@@ -217,8 +217,15 @@ class Store(AlertStore, ABC):
         return self._write(lambda tx: store_outcomes(tx, self.dictionary, events, self.max_future_skew))
 
     def _write(self, work: Callable[[Transaction], IngestCounts]) -> IngestResult:
-        with self._transaction() as tx:
-            counts = work(tx)
+        try:
+            with self._transaction() as tx:
+                counts = work(tx)
+        except StaleDictionaryError:
+            # another process fixed a feature's bin width first: redo the batch with the stored one
+            self.dictionary.forget()
+            self._loaded_at.clear()
+            with self._transaction() as tx:
+                counts = work(tx)
         self.dictionary.admit(counts.new_entries)
         return IngestResult(counts.accepted, counts.duplicates, counts.corrected)
 
@@ -247,7 +254,8 @@ class Store(AlertStore, ABC):
     def models(self) -> list[ModelInfo]:
         """Every model with predictions, from the daily roll-ups."""
         rows = self.query(
-            "SELECT c.series, sum(c.n), sum(CASE WHEN c.label <> 0 THEN c.n ELSE 0 END), min(c.first_ts), "
+            "SELECT c.series, CAST(sum(c.n) AS BIGINT), "
+            "CAST(sum(CASE WHEN c.label <> 0 THEN c.n ELSE 0 END) AS BIGINT), min(c.first_ts), "
             "max(c.last_ts), d.model, d.value FROM rollup_counts c JOIN dictionary d ON d.id = c.series "
             "WHERE c.level = 2 GROUP BY c.series, d.model, d.value"
         )
@@ -303,7 +311,8 @@ class Store(AlertStore, ABC):
             return None
         marks = ", ".join("?" * len(series))
         rows = self.query(
-            f"SELECT sum(n), min(first_ts), max(last_ts) FROM rollup_counts WHERE level = 2 AND series IN ({marks})",
+            f"SELECT CAST(sum(n) AS BIGINT), min(first_ts), max(last_ts) FROM rollup_counts "
+            f"WHERE level = 2 AND series IN ({marks})",
             series,
         )
         if not rows or rows[0][0] is None or int(rows[0][0]) <= 0:

@@ -14,6 +14,8 @@ __all__ = ["arrow_table"]
 def _column(values: Any) -> Any:
     import pyarrow as pa
 
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
     if isinstance(values, np.ndarray):
         return pa.array(values)
     first = next((v for v in values if v is not None), None)

@@ -458,6 +458,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get(f"{api}/models", dependencies=no_store)
     def models(viewer: Principal = as_viewer) -> dict[str, Any]:
+        visible = [m for m in store.models() if viewer.sees(m.model)]
         listed = [
             {
                 "model": m.model,
@@ -468,10 +469,10 @@ def build_router(ctx: ServiceContext) -> APIRouter:
                 "first": m.first,
                 "last": m.last,
             }
-            for m in store.models()
-            if viewer.sees(m.model)
+            for m in visible
         ]
-        seen = sorted({name for m in listed for name in store.sensitive_attributes(m["model"])})
+        # attribute names of the models this viewer sees only (a key granted one model learns no others)
+        seen = sorted({name for m in visible for name in store.sensitive_attributes(m.model)})
         return {"models": listed, "sensitive": seen}
 
     @router.get(f"{api}/models/{{model}}/metrics", dependencies=no_store)
