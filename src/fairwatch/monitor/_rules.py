@@ -57,7 +57,13 @@ from pydantic import (
 from fairwatch._typing import FloatArray, GroupKey
 from fairwatch.exceptions import InvalidInputError, UndefinedMetricWarning, UnknownMetricError, UnknownModelError
 from fairwatch.metrics import GroupStats
-from fairwatch.metrics._intervals import bootstrap_replicates, percentile_interval, z_value
+from fairwatch.metrics._intervals import (
+    bootstrap_replicates,
+    mover_ratio_interval,
+    newcombe_cc_interval,
+    percentile_interval,
+    wilson_cc_interval,
+)
 from fairwatch.metrics._registry import get_metric, list_metrics, metric_values
 from fairwatch.metrics._summary import COMPOSITES
 from fairwatch.monitor._cells import _codes_of, count_rows, group_map, make_grid
@@ -447,55 +453,6 @@ def _fmt(x: float | None) -> str:
 
 
 # -- the statistics of one comparison family --------------------------------------------------------
-def wilson_cc_interval(p: FloatArray, n: FloatArray, ci: float) -> tuple[FloatArray, FloatArray]:
-    """Wilson score interval with continuity correction (Newcombe 1998, method 4).
-
-    The correction keeps the one-sided error rate at or below its nominal level for the small,
-    discrete counts of monitoring windows, where the uncorrected limits exceed it slightly.
-    """
-    z = z_value(ci)
-    p = np.asarray(p, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        root_lo = np.sqrt(np.clip(z * z - 2 - 1 / n + 4 * p * (n * (1 - p) + 1), 0, None))
-        root_hi = np.sqrt(np.clip(z * z + 2 - 1 / n + 4 * p * (n * (1 - p) - 1), 0, None))
-        lo = (2 * n * p + z * z - 1 - z * root_lo) / (2 * (n + z * z))
-        hi = (2 * n * p + z * z + 1 + z * root_hi) / (2 * (n + z * z))
-    lo = np.where(p <= 0, 0.0, np.clip(lo, 0.0, 1.0))
-    hi = np.where(p >= 1, 1.0, np.clip(hi, 0.0, 1.0))
-    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
-
-
-def newcombe_cc_interval(
-    p1: FloatArray, n1: FloatArray, p2: FloatArray, n2: FloatArray, ci: float
-) -> tuple[FloatArray, FloatArray]:
-    """Newcombe's hybrid score interval for ``p1 - p2`` from continuity-corrected Wilson limits
-    (Newcombe 1998, method 11)."""
-    l1, u1 = wilson_cc_interval(p1, n1, ci)
-    l2, u2 = wilson_cc_interval(p2, n2, ci)
-    d = p1 - p2
-    return d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-
-
-def mover_ratio_interval(
-    p1: FloatArray, n1: FloatArray, p2: FloatArray, n2: FloatArray, ci: float
-) -> tuple[FloatArray, FloatArray]:
-    """MOVER-R interval for ``p1 / p2`` from continuity-corrected Wilson limits (Donner & Zou 2012);
-    the upper limit is ``inf`` when ``p2``'s lower limit is 0."""
-    l1, u1 = wilson_cc_interval(p1, n1, ci)
-    l2, u2 = wilson_cc_interval(p2, n2, ci)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        prod = p1 * p2
-        lower = (prod - np.sqrt(np.clip(prod**2 - l1 * u2 * (2 * p1 - l1) * (2 * p2 - u2), 0, None))) / (
-            u2 * (2 * p2 - u2)
-        )
-        upper = (prod + np.sqrt(np.clip(prod**2 - u1 * l2 * (2 * p1 - u1) * (2 * p2 - l2), 0, None))) / (
-            l2 * (2 * p2 - l2)
-        )
-    upper = np.where(l2 <= 0, np.inf, upper)
-    return np.clip(lower, 0, None), upper
-
-
 def _fold(kind: str, lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Interval of ``|d|`` (difference) or ``min(R, 1/R)`` (ratio) from the signed interval."""
     if kind == "difference":

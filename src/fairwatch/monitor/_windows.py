@@ -8,19 +8,17 @@ the predictions that have an outcome, are withheld for groups with fewer labelle
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import numpy as np
 
 from fairwatch._typing import GroupKey
-from fairwatch.exceptions import InvalidInputError, UndefinedMetricWarning, UnknownModelError
-from fairwatch.metrics import GroupStats, ScoreHistogram, get_metric, summarize
-from fairwatch.metrics._registry import metric_values
-from fairwatch.metrics._summary import COMPOSITES, Disparity, Summary, _check_min_group_size, _dedupe, disparity_values
+from fairwatch.exceptions import InvalidInputError, UnknownModelError
+from fairwatch.metrics import GroupStats, ScoreHistogram, get_metric
+from fairwatch.metrics._summary import Summary, _check_min_group_size, _dedupe
 from fairwatch.monitor._cells import (
     Grid,
     GroupMap,
@@ -35,6 +33,7 @@ from fairwatch.monitor._cells import (
 from fairwatch.monitor._durations import parse_duration
 from fairwatch.monitor._events import EARLIEST, LATEST
 from fairwatch.monitor._rollup import LEVEL_SECONDS, SCORE_BINS, dictionary_id
+from fairwatch.monitor._stack import WindowStack, labelled_view
 from fairwatch.monitor._store import Store
 
 __all__ = ["DEFAULT_WINDOW_METRICS", "WindowResult", "window_metrics"]
@@ -44,19 +43,65 @@ MAX_WINDOWS = 10_000
 DEFAULT_WINDOW_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
 
 
-@dataclass
 class WindowResult:
-    """Metrics of one window (``start`` inclusive, ``end`` exclusive)."""
+    """Metrics of one window (``start`` inclusive, ``end`` exclusive).
 
-    start: datetime
-    end: datetime
-    n: int
-    labelled: int
-    stats: GroupStats | None
-    label_free: Summary | None = None
-    labelled_summary: Summary | None = None
-    metric_names: tuple[str, ...] = ()
-    sensitive: tuple[str, ...] = ()
+    ``stats``, ``label_free`` and ``labelled_summary`` (the window's GroupStats and summaries) are
+    built when first read; :meth:`to_dict` comes straight from the read's arrays.
+    """
+
+    def __init__(
+        self,
+        start: datetime,
+        end: datetime,
+        n: int = 0,
+        labelled: int = 0,
+        stats: GroupStats | None = None,
+        label_free: Summary | None = None,
+        labelled_summary: Summary | None = None,
+        metric_names: tuple[str, ...] = (),
+        sensitive: tuple[str, ...] = (),
+        *,
+        stack: WindowStack | None = None,
+        index: int = 0,
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.n = n
+        self.labelled = labelled
+        self.metric_names = metric_names
+        self.sensitive = sensitive
+        self._stats = stats
+        self._summaries: tuple[Summary | None, Summary | None] | None = (
+            None if stack is not None else (label_free, labelled_summary)
+        )
+        self._stack = stack
+        self._index = index
+
+    def __repr__(self) -> str:
+        return f"WindowResult(start={self.start.isoformat()}, end={self.end.isoformat()}, n={self.n})"
+
+    @property
+    def stats(self) -> GroupStats | None:
+        if self._stats is None and self._stack is not None:
+            self._stats = self._stack.stats(self._index)
+        return self._stats
+
+    def _pair(self) -> tuple[Summary | None, Summary | None]:
+        if self._summaries is None:
+            assert self._stack is not None
+            self._summaries = self._stack.summaries(self._index)
+        return self._summaries
+
+    @property
+    def label_free(self) -> Summary | None:
+        """Metrics computed on every prediction of the window (selection rate...)."""
+        return self._pair()[0]
+
+    @property
+    def labelled_summary(self) -> Summary | None:
+        """Metrics computed on the window's labelled predictions (TPR, precision...)."""
+        return self._pair()[1]
 
     @property
     def label_coverage(self) -> float | None:
@@ -67,6 +112,8 @@ class WindowResult:
         return self.label_free if (spec.label_free or spec.block == "any") else self.labelled_summary
 
     def to_dict(self) -> dict[str, Any]:
+        if self._stack is not None:
+            return self._stack.payload(self, self._index)
         groups: list[dict[str, Any]] = []
         disparities: dict[str, Any] = {}
         if self.stats is not None:
@@ -267,64 +314,35 @@ def window_metrics(
         score_rows_ = score_rows(store, series, grid, labelled_only=True) if scored else []
     pos_id = dictionary_id("l", model, "", pos_label)
     cells = _WindowCells.from_rollups(rows, score_rows_, mapping, pos_id, grid.count, score_bins)
+    options = {"ci": ci, "min_group_size": min_group_size, "n_boot": n_boot, "random_state": random_state}
+    stack = WindowStack(
+        cells,
+        _dedupe(specs),
+        ci=ci,
+        min_size=_check_min_group_size(min_group_size),
+        sensitive=tuple(sensitive),
+        pos_label=pos_label,
+        options=options,
+    )
+    n = cells.n.sum(axis=-1).tolist()
+    labelled = stack.labelled_n.sum(axis=-1).tolist()
+    names = tuple(s.name for s in specs)
     results = []
     for index in range(grid.count):
         w_start, w_end = grid.window(index)
         results.append(
             WindowResult(
-                start=w_start,
-                end=w_end,
-                n=0,
-                labelled=0,
-                stats=cells.stats(index, tuple(sensitive), pos_label),
-                metric_names=tuple(s.name for s in specs),
+                w_start,
+                w_end,
+                int(n[index]),
+                int(labelled[index]),
+                metric_names=names,
                 sensitive=tuple(sensitive),
+                stack=stack,
+                index=index,
             )
         )
-    occupied = [(index, r, r.stats) for index, r in enumerate(results) if r.stats is not None]
-    for _, result, stats in occupied:
-        result.n = int(stats.n.sum())
-        result.labelled = int(_labelled_counts(stats).sum())
-    if ci is None and all(s.block == "confusion" for s in specs):
-        _summarize_windows_at_once(cells, occupied, specs, min_group_size)
-    else:
-        options = {"ci": ci, "min_group_size": min_group_size, "n_boot": n_boot, "random_state": random_state}
-        for _, result, stats in occupied:
-            _summarize_window(result, stats, specs, options)
     return results
-
-
-def _split_specs(specs: Sequence[Any]) -> tuple[list[Any], list[Any]]:
-    """Metrics computed on every prediction, and those needing labels."""
-    free = [s for s in specs if s.label_free or s.block == "any"]
-    return free, [s for s in specs if s not in free]
-
-
-def _labelled_view(stats: GroupStats) -> GroupStats:
-    """The same cells with ``n`` counting only labelled predictions."""
-    labelled = _labelled_counts(stats).astype(np.float64)
-    return GroupStats(
-        sensitive_names=stats.sensitive_names,
-        groups=stats.groups,
-        n=labelled,
-        weight=labelled.copy(),
-        confusion=stats.confusion,
-        confusion_n=stats.confusion_n,
-        scores=stats.scores,
-        pos_label=stats.pos_label,
-    )
-
-
-def _summarize_window(result: WindowResult, stats: GroupStats, specs: Sequence[Any], options: dict[str, Any]) -> None:
-    free, needs_labels = _split_specs(specs)
-    with warnings.catch_warnings():
-        # a window with few labels is normal while outcomes are pending; values show as null
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        if free:
-            result.label_free = summarize(stats, free, **options)
-        if needs_labels:
-            result.labelled_summary = summarize(_labelled_view(stats), needs_labels, **options)
 
 
 # -- the cells of every window, as arrays ---------------------------------------------------------
@@ -422,125 +440,5 @@ class _WindowCells:
         )
 
 
-# -- every window's summaries at once ---------------------------------------------------------------
-def _summarize_windows_at_once(
-    cells: _WindowCells,
-    occupied: Sequence[tuple[int, WindowResult, GroupStats]],
-    specs: Sequence[Any],
-    min_group_size: int | None,
-) -> None:
-    """What :func:`summarize` gives each window without intervals, for all windows in one pass.
-
-    The windows' cells are stacked on a leading axis (as bootstrap replicates are), so every metric,
-    overall value and disparity is one array operation over all windows; only the small per-window
-    result objects are built one by one.
-    """
-    min_size = _check_min_group_size(min_group_size)
-    if not occupied:
-        return
-    free, needs_labels = _split_specs(_dedupe([get_metric(s) for s in specs]))
-    every_row = GroupStats(
-        sensitive_names=(),
-        groups=cells.keys,
-        n=cells.n,
-        weight=cells.n,
-        confusion=cells.confusion,
-        confusion_n=cells.confusion,
-        predictions=cells.predictions,
-        predictions_n=cells.predictions,
-    )
-    labelled_n = cells.confusion.sum(axis=(-2, -1))
-    labelled_rows = replace(every_row, n=labelled_n, weight=labelled_n, predictions=None, predictions_n=None)
-    if free:
-        stacked = _StackedSummary(every_row, free, min_size)
-        for index, result, stats in occupied:
-            result.label_free = stacked.window(index, stats, cells)
-    if needs_labels:
-        stacked = _StackedSummary(labelled_rows, needs_labels, min_size)
-        for index, result, stats in occupied:
-            result.labelled_summary = stacked.window(index, _labelled_view(stats), cells)
-
-
-class _StackedSummary:
-    """Per-group values, overall values and disparities of every window, with the semantics of
-    :func:`summarize` for ``ci=None``, ``method="between_groups"`` and ``agg="worst_case"``."""
-
-    def __init__(self, stacked: GroupStats, specs: Sequence[Any], min_size: int) -> None:
-        self.specs = tuple(specs)
-        self.keys = stacked.groups
-        self.min_size = min_size
-        self.suppressed = np.asarray(stacked.n) < min_size
-        overall = stacked.overall()
-        self.values = {s.name: metric_values(stacked, s, warn=False) for s in specs}
-        self.overall = {s.name: metric_values(overall, s, warn=False)[..., 0] for s in specs}
-        # per metric and window: difference, ratio, highest and lowest group, groups compared
-        self.points: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
-        for spec in self.specs:
-            kept = np.where(self.suppressed, np.nan, self.values[spec.name])
-            diff, ratio = disparity_values(kept, "between_groups")
-            missing = np.isnan(kept)
-            high = np.argmax(np.where(missing, -np.inf, kept), axis=-1)  # first of equals, as nanargmax
-            low = np.argmin(np.where(missing, np.inf, kept), axis=-1)
-            self.points[spec.name] = (diff, ratio, high, low, (~missing).sum(axis=-1))
-
-    def window(self, w: int, stats: GroupStats, cells: _WindowCells) -> Summary:
-        idx = cells.present(w)
-        nan = np.full(idx.size, np.nan)
-        summary = Summary(
-            stats=stats,
-            metrics=self.specs,
-            values={name: v[w, idx] for name, v in self.values.items()},
-            lo={name: nan for name in self.values},
-            hi={name: nan for name in self.values},
-            suppressed=self.suppressed[w, idx],
-            disparities={},
-            ci=None,
-            min_group_size=self.min_size,
-            method="between_groups",
-            reference=None,
-            overall={name: float(v[w]) for name, v in self.overall.items()},
-        )
-        for spec in self.specs:
-            if spec.name != "count":
-                summary.disparities[spec.name] = self._single(spec.name, w)
-        for name, parts in COMPOSITES.items():
-            if all(p in self.values for p in parts):
-                summary.disparities[name] = _composite(name, [summary.disparities[p] for p in parts])
-        return summary
-
-    def _single(self, name: str, w: int) -> Disparity:
-        diff, ratio, high, low, compared = (a[w] for a in self.points[name])
-        values = self.values[name][w]
-        found = int(compared) > 0
-        return Disparity(
-            name=name,
-            metrics=(name,),
-            method="between_groups",
-            difference=float(diff),
-            ratio=float(ratio),
-            max_group=self.keys[int(high)] if found else None,
-            max_value=float(values[high]) if found else float("nan"),
-            min_group=self.keys[int(low)] if found else None,
-            min_value=float(values[low]) if found else float("nan"),
-            groups_compared=int(compared),
-        )
-
-
-def _composite(name: str, singles: list[Disparity]) -> Disparity:
-    """A named combination of single disparities (worst case: largest difference, smallest ratio)."""
-    if len(singles) == 1:
-        return replace(singles[0], name=name)
-    worst = max(singles, key=lambda d: -np.inf if np.isnan(d.difference) else d.difference)
-    return Disparity(
-        name=name,
-        metrics=tuple(d.name for d in singles),
-        method="between_groups",
-        difference=float(np.max([d.difference for d in singles])),  # nan when any part is nan
-        ratio=float(np.min([d.ratio for d in singles])),
-        max_group=worst.max_group,
-        max_value=worst.max_value,
-        min_group=worst.min_group,
-        min_value=worst.min_value,
-        groups_compared=min(d.groups_compared for d in singles),
-        agg="worst_case",
-    )
+#: The labelled view of a window's statistics (``n`` counts labelled predictions only).
+_labelled_view = labelled_view

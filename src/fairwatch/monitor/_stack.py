@@ -1,0 +1,423 @@
+"""Every window's metrics, intervals and disparities at once, as arrays with a leading window axis.
+
+The windows' cells are stacked (as bootstrap replicates are), so each metric, interval, overall value
+and disparity is one array operation over all windows; nothing is built per window until a window's
+answer is asked for. Proportions (selection rate, TPR, FPR, precision, accuracy...) get analytic
+intervals here: Wilson for each group, Newcombe's hybrid score interval for the difference between
+the highest and lowest group, and MOVER-R (Donner & Zou 2012) for their ratio, the methods the rule
+engine decides with. Other metrics (scores, F1...) are summarised window by window with
+:func:`~fairwatch.metrics.summarize` (bootstrap on statistics when an interval is asked for).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fairwatch._typing import FloatArray, GroupKey, IntArray
+from fairwatch.exceptions import UndefinedMetricWarning
+from fairwatch.metrics import GroupStats, summarize
+from fairwatch.metrics._intervals import metric_interval, mover_ratio_interval, newcombe_interval
+from fairwatch.metrics._registry import Metric, metric_values
+from fairwatch.metrics._summary import COMPOSITES, Disparity, Summary, disparity_values
+
+if TYPE_CHECKING:
+    from fairwatch.monitor._windows import WindowResult, _WindowCells
+
+__all__ = ["WindowStack"]
+
+
+def _num(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _nums(values: FloatArray) -> list[float | None]:
+    return [x if math.isfinite(x) else None for x in values.tolist()]
+
+
+def is_stackable(spec: Metric, ci: float | None) -> bool:
+    """Whether every window's values (and intervals) of ``spec`` can be computed at once."""
+    return spec.block == "confusion" and (ci is None or spec.interval == "wilson")
+
+
+def split_specs(specs: Sequence[Metric]) -> tuple[list[Metric], list[Metric]]:
+    """Metrics computed on every prediction, and those needing labels."""
+    free = [s for s in specs if s.label_free or s.block == "any"]
+    return free, [s for s in specs if s not in free]
+
+
+def labelled_view(stats: GroupStats) -> GroupStats:
+    """The same cells with ``n`` counting only labelled predictions."""
+    assert stats.confusion_n is not None
+    labelled = np.asarray(stats.confusion_n.sum(axis=(-2, -1)), dtype=np.float64)
+    return GroupStats(
+        sensitive_names=stats.sensitive_names,
+        groups=stats.groups,
+        n=labelled,
+        weight=labelled.copy(),
+        confusion=stats.confusion,
+        confusion_n=stats.confusion_n,
+        scores=stats.scores,
+        pos_label=stats.pos_label,
+    )
+
+
+class _Disparities:
+    """One disparity of every window: point values, extremes and intervals, shape ``(W,)``."""
+
+    def __init__(self, name: str, metrics: tuple[str, ...], agg: str | None, **arrays: Any) -> None:
+        self.name = name
+        self.metrics = metrics
+        self.agg = agg
+        self.diff: FloatArray = arrays["diff"]
+        self.ratio: FloatArray = arrays["ratio"]
+        self.high: IntArray = arrays["high"]
+        self.low: IntArray = arrays["low"]
+        self.compared: IntArray = arrays["compared"]
+        self.d_lo: FloatArray = arrays["d_lo"]
+        self.d_hi: FloatArray = arrays["d_hi"]
+        self.r_lo: FloatArray = arrays["r_lo"]
+        self.r_hi: FloatArray = arrays["r_hi"]
+        self.values: FloatArray = arrays["values"]  # (W, G) of the metric the extremes come from
+        # whether the extremes exist: some group has a value (of the worst part, for a combination)
+        self.found: np.ndarray = arrays.get("found", self.compared > 0)
+
+
+class _StackedPart:
+    """The numbers of one summary (label-free metrics over every prediction, or label-dependent ones
+    over the labelled predictions) for every window, with the semantics of :func:`summarize`
+    (``method="between_groups"``, ``agg="worst_case"``)."""
+
+    def __init__(self, stacked: GroupStats, specs: Sequence[Metric], ci: float | None, min_size: int) -> None:
+        self.specs = tuple(specs)
+        self.ci = ci
+        self.min_size = min_size
+        self.suppressed = np.asarray(stacked.n) < min_size
+        overall = stacked.overall()
+        self.values = {s.name: metric_values(stacked, s, warn=False) for s in specs}
+        self.overall = {s.name: metric_values(overall, s, warn=False)[..., 0] for s in specs}
+        self.lo: dict[str, FloatArray] = {}
+        self.hi: dict[str, FloatArray] = {}
+        for spec in specs:
+            if ci is None:
+                self.lo[spec.name] = self.hi[spec.name] = np.full(self.values[spec.name].shape, np.nan)
+            else:
+                self.lo[spec.name], self.hi[spec.name] = metric_interval(
+                    stacked, spec, self.values[spec.name], ci, None
+                )
+        self.disparities: dict[str, _Disparities] = {}
+        for spec in specs:
+            if spec.name != "count":
+                self.disparities[spec.name] = self._single(stacked, spec)
+        for name, parts in COMPOSITES.items():
+            if all(p in self.disparities for p in parts):
+                self.disparities[name] = self._composite(name, parts)
+
+    def _single(self, stacked: GroupStats, spec: Metric) -> _Disparities:
+        values = self.values[spec.name]
+        kept = np.where(self.suppressed, np.nan, values)
+        diff, ratio = disparity_values(kept, "between_groups")
+        missing = np.isnan(kept)
+        high = np.argmax(np.where(missing, -np.inf, kept), axis=-1)  # first of equals, as nanargmax
+        low = np.argmin(np.where(missing, np.inf, kept), axis=-1)
+        compared = (~missing).sum(axis=-1)
+        nan = np.full(diff.shape, np.nan)
+        d_lo, d_hi, r_lo, r_hi = nan, nan.copy(), nan.copy(), nan.copy()
+        if self.ci is not None and spec.interval == "wilson":
+            num, den = spec.proportion(stacked)
+            _, den_n = spec.proportion(stacked, weighted=False)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+            def at(a: FloatArray, index: IntArray) -> FloatArray:
+                return np.take_along_axis(a, index[..., None], axis=-1)[..., 0]
+
+            p_high, n_high, p_low, n_low = at(p, high), at(den_n, high), at(p, low), at(den_n, low)
+            two = compared >= 2
+            d_lo, d_hi = (np.where(two, v, np.nan) for v in newcombe_interval(p_high, n_high, p_low, n_low, self.ci))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r_lo, r_hi = mover_ratio_interval(p_low, n_low, p_high, n_high, self.ci, continuity=False)
+            defined = two & np.isfinite(ratio)
+            r_lo = np.where(defined, np.clip(r_lo, 0.0, 1.0), np.nan)
+            r_hi = np.where(defined, np.minimum(r_hi, 1.0), np.nan)
+        return _Disparities(
+            spec.name,
+            (spec.name,),
+            None,
+            diff=diff,
+            ratio=ratio,
+            high=high,
+            low=low,
+            compared=compared,
+            d_lo=d_lo,
+            d_hi=d_hi,
+            r_lo=r_lo,
+            r_hi=r_hi,
+            values=values,
+        )
+
+    def _composite(self, name: str, parts: tuple[str, ...]) -> _Disparities:
+        singles = [self.disparities[p] for p in parts]
+        if len(singles) == 1:
+            only = singles[0]
+            return _Disparities(name, only.metrics, None, **{k: getattr(only, k) for k in _ARRAYS})
+        diffs = np.stack([d.diff for d in singles])
+        ratios = np.stack([d.ratio for d in singles])
+        # the extremes (and the interval) of the part with the largest difference, as summarize names them
+        worst = np.argmax(np.where(np.isnan(diffs), -np.inf, diffs), axis=0)
+        lowest = np.argmin(np.where(np.isnan(ratios), np.inf, ratios), axis=0)
+        columns = np.arange(diffs.shape[1])
+
+        def pick(field: str, which: IntArray) -> np.ndarray:
+            return np.stack([getattr(d, field) for d in singles])[which, columns]
+
+        return _Disparities(
+            name,
+            parts,
+            "worst_case",
+            diff=diffs.max(axis=0),  # nan when any part is nan
+            ratio=ratios.min(axis=0),
+            high=pick("high", worst),
+            low=pick("low", worst),
+            compared=np.stack([d.compared for d in singles]).min(axis=0),
+            d_lo=pick("d_lo", worst),
+            d_hi=pick("d_hi", worst),
+            r_lo=pick("r_lo", lowest),
+            r_hi=pick("r_hi", lowest),
+            values=np.stack([d.values for d in singles])[worst, columns],
+            found=pick("found", worst),
+        )
+
+    # -- one window --------------------------------------------------------------------------------------
+    def summary(self, w: int, stats: GroupStats, idx: IntArray) -> Summary:
+        keys = stats.groups
+        summary = Summary(
+            stats=stats,
+            metrics=self.specs,
+            values={name: v[w, idx] for name, v in self.values.items()},
+            lo={name: v[w, idx] for name, v in self.lo.items()},
+            hi={name: v[w, idx] for name, v in self.hi.items()},
+            suppressed=self.suppressed[w, idx],
+            disparities={},
+            ci=self.ci,
+            min_group_size=self.min_size,
+            method="between_groups",
+            reference=None,
+            overall={name: float(v[w]) for name, v in self.overall.items()},
+        )
+        position = {int(g): j for j, g in enumerate(idx.tolist())}
+        for name, d in self.disparities.items():
+            found = bool(d.found[w])
+            high, low = position.get(int(d.high[w])), position.get(int(d.low[w]))
+            summary.disparities[name] = Disparity(
+                name=name,
+                metrics=d.metrics,
+                method="between_groups",
+                difference=float(d.diff[w]),
+                ratio=float(d.ratio[w]),
+                difference_lo=float(d.d_lo[w]),
+                difference_hi=float(d.d_hi[w]),
+                ratio_lo=float(d.r_lo[w]),
+                ratio_hi=float(d.r_hi[w]),
+                max_group=keys[high] if found and high is not None else None,
+                max_value=float(d.values[w, d.high[w]]) if found else float("nan"),
+                min_group=keys[low] if found and low is not None else None,
+                min_value=float(d.values[w, d.low[w]]) if found else float("nan"),
+                groups_compared=int(d.compared[w]),
+                agg=d.agg,
+            )
+        return summary
+
+    def disparity_payloads(self, w: int, keys: Sequence[GroupKey], sensitive: Sequence[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, d in self.disparities.items():
+            found = bool(d.found[w])
+            high, low = int(d.high[w]), int(d.low[w])
+            payload: dict[str, Any] = {
+                "metrics": list(d.metrics),
+                "method": "between_groups",
+                "difference": _num(float(d.diff[w])),
+                "difference_lo": _num(float(d.d_lo[w])),
+                "difference_hi": _num(float(d.d_hi[w])),
+                "ratio": _num(float(d.ratio[w])),
+                "ratio_lo": _num(float(d.r_lo[w])),
+                "ratio_hi": _num(float(d.r_hi[w])),
+                "max_group": dict(zip(sensitive, keys[high])) if found else None,
+                "max_value": _num(float(d.values[w, high])) if found else None,
+                "min_group": dict(zip(sensitive, keys[low])) if found else None,
+                "min_value": _num(float(d.values[w, low])) if found else None,
+                "reference": None,
+                "groups_compared": int(d.compared[w]),
+            }
+            if d.agg:
+                payload["agg"] = d.agg
+            out[name] = payload
+        return out
+
+
+_ARRAYS = ("diff", "ratio", "high", "low", "compared", "d_lo", "d_hi", "r_lo", "r_hi", "values", "found")
+
+
+class WindowStack:
+    """The answers of every window of one read: stacked arrays for the metrics that allow it, window by
+    window summaries for the others; per-window objects are built only when asked for."""
+
+    def __init__(
+        self,
+        cells: _WindowCells,
+        specs: Sequence[Metric],
+        *,
+        ci: float | None,
+        min_size: int,
+        sensitive: tuple[str, ...],
+        pos_label: str,
+        options: dict[str, Any],
+    ) -> None:
+        self.cells = cells
+        self.sensitive = sensitive
+        self.pos_label = pos_label
+        self.ci = ci
+        self.min_size = min_size
+        self.options = options
+        stacked = [s for s in specs if is_stackable(s, ci)]
+        self.by_window = [s for s in specs if s not in stacked]
+        every_row = GroupStats(
+            sensitive_names=(),
+            groups=cells.keys,
+            n=cells.n,
+            weight=cells.n,
+            confusion=cells.confusion,
+            confusion_n=cells.confusion,
+            predictions=cells.predictions,
+            predictions_n=cells.predictions,
+        )
+        labelled_n = cells.confusion.sum(axis=(-2, -1))
+        labelled_rows = replace(every_row, n=labelled_n, weight=labelled_n, predictions=None, predictions_n=None)
+        free, needs_labels = split_specs(stacked)
+        self.free = _StackedPart(every_row, free, ci, min_size) if free else None
+        self.labelled = _StackedPart(labelled_rows, needs_labels, ci, min_size) if needs_labels else None
+        self.labelled_n = labelled_n
+        self._stats: dict[int, GroupStats | None] = {}
+        self._window_summaries: dict[int, tuple[Summary | None, Summary | None]] = {}
+
+    def stats(self, w: int) -> GroupStats | None:
+        if w not in self._stats:
+            self._stats[w] = self.cells.stats(w, self.sensitive, self.pos_label)
+        return self._stats[w]
+
+    def _by_window(self, w: int) -> tuple[Summary | None, Summary | None]:
+        """Summaries of the metrics that are not stacked, for window ``w``."""
+        if w not in self._window_summaries:
+            stats = self.stats(w)
+            free, needs_labels = split_specs(self.by_window)
+            out: tuple[Summary | None, Summary | None] = (None, None)
+            if stats is not None and self.by_window:
+                with warnings.catch_warnings():
+                    # a window with few labels is normal while outcomes are pending; values show as null
+                    warnings.simplefilter("ignore", UndefinedMetricWarning)
+                    warnings.simplefilter("ignore", UserWarning)
+                    out = (
+                        summarize(stats, free, **self.options) if free else None,
+                        summarize(labelled_view(stats), needs_labels, **self.options) if needs_labels else None,
+                    )
+            self._window_summaries[w] = out
+        return self._window_summaries[w]
+
+    def summaries(self, w: int) -> tuple[Summary | None, Summary | None]:
+        """The label-free and the labelled :class:`~fairwatch.metrics._summary.Summary` of window ``w``."""
+        stats = self.stats(w)
+        if stats is None:
+            return None, None
+        idx = self.cells.present(w)
+        slow = self._by_window(w)
+        merged: list[Summary | None] = []
+        for part, other, view in ((self.free, slow[0], stats), (self.labelled, slow[1], labelled_view(stats))):
+            fast = part.summary(w, view, idx) if part is not None else None
+            merged.append(_merge(fast, other))
+        return merged[0], merged[1]
+
+    def payload(self, result: WindowResult, w: int) -> dict[str, Any]:
+        """``result.to_dict()`` from the arrays."""
+        groups: list[dict[str, Any]] = []
+        disparities: dict[str, Any] = {}
+        idx = self.cells.present(w)
+        if idx.size:
+            keys = self.cells.keys
+            slow = self._by_window(w)
+            columns: dict[str, tuple[list[float | None], list[float | None], list[float | None], list[bool]]] = {}
+            for part in (self.free, self.labelled):
+                if part is None:
+                    continue
+                hidden = part.suppressed[w, idx].tolist()
+                for name in part.values:
+                    columns[name] = (
+                        _nums(part.values[name][w, idx]),
+                        _nums(part.lo[name][w, idx]),
+                        _nums(part.hi[name][w, idx]),
+                        hidden,
+                    )
+                disparities.update(part.disparity_payloads(w, keys, self.sensitive))
+            for summary in slow:
+                if summary is None:
+                    continue
+                hidden = summary.suppressed.tolist()
+                for name in summary.values:
+                    columns[name] = (
+                        _nums(summary.values[name]),
+                        _nums(summary.lo[name]),
+                        _nums(summary.hi[name]),
+                        hidden,
+                    )
+                for name, d in summary.disparities.items():
+                    disparities[name] = d.to_dict(self.sensitive)
+            n = self.cells.n[w, idx].tolist()
+            labelled = self.labelled_n[w, idx].tolist()
+            names = [m for m in result.metric_names if m in columns]
+            for j, g in enumerate(idx.tolist()):
+                metrics: dict[str, Any] = {}
+                withheld: list[str] = []
+                for name in names:
+                    values, lo, hi, hidden = columns[name]
+                    if hidden[j]:
+                        withheld.append(name)
+                        metrics[name] = {"value": None, "lo": None, "hi": None}
+                    else:
+                        metrics[name] = {"value": values[j], "lo": lo[j], "hi": hi[j]}
+                groups.append(
+                    {
+                        "group": dict(zip(self.sensitive, keys[g])),
+                        "n": int(n[j]),
+                        "n_labelled": int(labelled[j]),
+                        "metrics": metrics,
+                        "withheld": withheld,
+                    }
+                )
+        return {
+            "start": result.start.isoformat(),
+            "end": result.end.isoformat(),
+            "n": result.n,
+            "n_labelled": result.labelled,
+            "label_coverage": result.label_coverage,
+            "groups": groups,
+            "disparities": disparities,
+        }
+
+
+def _merge(fast: Summary | None, slow: Summary | None) -> Summary | None:
+    if fast is None or slow is None:
+        return fast or slow
+    return replace(
+        fast,
+        metrics=fast.metrics + slow.metrics,
+        values={**fast.values, **slow.values},
+        lo={**fast.lo, **slow.lo},
+        hi={**fast.hi, **slow.hi},
+        disparities={**fast.disparities, **slow.disparities},
+        overall={**fast.overall, **slow.overall},
+        ci=slow.ci,
+    )
