@@ -40,7 +40,7 @@ def load_model(path: Path) -> Any:
                 f"in an environment with the same libraries"
             ) from None
     if suffix in _TORCH:
-        from fairwatch._audit_model import require_torch
+        from fairwatch._torch_adapter import require_torch
 
         torch = require_torch("loading a .pt model")
         try:
@@ -60,7 +60,7 @@ def load_model(path: Path) -> Any:
 
 
 def _check_model_output(model_output: str) -> None:
-    from fairwatch._audit_model import TORCH_OUTPUTS
+    from fairwatch._torch_adapter import TORCH_OUTPUTS
 
     if model_output not in TORCH_OUTPUTS:
         raise InvalidInputError(f"--model-output must be one of {', '.join(TORCH_OUTPUTS)}; got {model_output!r}")
@@ -68,7 +68,7 @@ def _check_model_output(model_output: str) -> None:
 
 def _with_output(model: Any, model_output: str, batch_size: int) -> Any:
     """A torch module wrapped to read its outputs as ``--model-output`` says (``auto``: as ``audit_model`` does)."""
-    from fairwatch._audit_model import TORCH_BATCH_SIZE, TorchModelAdapter, is_torch_module
+    from fairwatch._torch_adapter import TORCH_BATCH_SIZE, TorchModelAdapter, is_torch_module
 
     if model_output == "auto":
         return model
