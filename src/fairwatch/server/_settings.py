@@ -58,6 +58,19 @@ class Settings(BaseSettings):
         Seconds between two passes of the alert-rule scheduler (``FAIRWATCH_EVALUATION_INTERVAL``,
         default 60); each pass evaluates the windows that closed since the last one and sends due
         notifications. ``0`` turns the scheduler off (e.g. on all but one replica).
+    read_concurrency : int
+        Aggregate reads (metrics, drift, estimates, back-tests, the dashboard's charts, the model list)
+        computed at once (``FAIRWATCH_READ_CONCURRENCY``, default 4). Health checks and ingest never
+        wait for these slots.
+    read_queue_limit : int
+        Reads waiting for a slot at most (``FAIRWATCH_READ_QUEUE_LIMIT``, default 64); more get 503
+        with ``Retry-After`` at once.
+    read_queue_timeout : float
+        Seconds a read waits for a slot (``FAIRWATCH_READ_QUEUE_TIMEOUT``, default 5) before it gets
+        503 with ``Retry-After``.
+    read_timeout : float
+        Seconds a read may compute (``FAIRWATCH_READ_TIMEOUT``, default 30) before it gets 422 naming
+        the limit; the computation ends in the background, keeping its slot.
     notifiers : str
         Named notifier configurations as a JSON object (``FAIRWATCH_NOTIFIERS``), e.g.
         ``{"oncall": {"type": "webhook", "url": "https://...", "secret": "..."}}``; rules list the
@@ -77,6 +90,10 @@ class Settings(BaseSettings):
     session_cookie_secure: bool | None = None
     session_ttl_seconds: int = Field(default=8 * 3600, gt=0)
     evaluation_interval: float = Field(default=60.0, ge=0.0)
+    read_concurrency: int = Field(default=4, ge=1)
+    read_queue_limit: int = Field(default=64, ge=0)
+    read_queue_timeout: float = Field(default=5.0, ge=0.0)
+    read_timeout: float = Field(default=30.0, gt=0.0)
     notifiers: str = ""
 
 
