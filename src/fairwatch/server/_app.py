@@ -331,6 +331,7 @@ class ServiceContext:
 ROUTER_MODULES: tuple[str, ...] = (
     "fairwatch.server._dashboard",
     "fairwatch.server._estimates_api",
+    "fairwatch.server._keys_api",
     "fairwatch.server._rules_api",
     "fairwatch.stream._service",
 )
