@@ -91,8 +91,11 @@ def serve_command(
         from fairwatch.server import Settings, create_app
     except ImportError as exc:
         raise MissingDependencyError("serve needs the server extra: pip install 'fairwatch[server]'") from exc
+    from fairwatch.server._http import server_config
+
     settings = Settings() if store is None else Settings(store=store)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # header, body and keep-alive timeouts and the connection cap come from the settings (FAIRWATCH_*)
+    uvicorn.Server(server_config(create_app(settings), settings, host=host, port=port)).run()
 
 
 def _rows(path: Path) -> tuple[list[dict[str, Any]], bool]:

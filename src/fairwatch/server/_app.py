@@ -31,6 +31,7 @@ from fairwatch.exceptions import (
 )
 from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_store, window_metrics
 from fairwatch.server._capacity import ReadGate, StoreProbe
+from fairwatch.server._http import BodyTimeout
 from fairwatch.server._security import Authenticator, Principal, add_cors
 from fairwatch.server._settings import Settings
 from fairwatch.server._telemetry import Telemetry
@@ -141,6 +142,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         401: "Missing, invalid or revoked API key",
         403: "The API key lacks the scope this operation needs",
         404: "Unknown model (or one the API key is not granted) or resource",
+        408: "The request body did not arrive within FAIRWATCH_BODY_TIMEOUT; nothing was stored",
         413: "Request body too large",
         422: "Invalid request: the message names the field (and the event's index), or the limit a read exceeded",
         429: "Rate limit of the API key exceeded; see Retry-After",
@@ -397,6 +399,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     context.startup.insert(0, read_gate.reset)
     app.add_middleware(_Bound, middleware=read_gate)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyTimeout, timeout=settings.body_timeout)
     add_cors(app, settings)
     app.openapi = _document_bodies(app)  # type: ignore[method-assign]
     app.state.store = active_store

@@ -58,6 +58,22 @@ class Settings(BaseSettings):
         Seconds between two passes of the alert-rule scheduler (``FAIRWATCH_EVALUATION_INTERVAL``,
         default 60); each pass evaluates the windows that closed since the last one and sends due
         notifications. ``0`` turns the scheduler off (e.g. on all but one replica).
+    body_timeout : float
+        Seconds within which a request body must arrive in full (``FAIRWATCH_BODY_TIMEOUT``, default
+        60); a body that stalls or trickles gets 408 and nothing of it is stored.
+    header_timeout : float
+        Seconds within which a request's headers must arrive (``FAIRWATCH_HEADER_TIMEOUT``, default 10),
+        from the connection opening or the first byte of the next request; else 408 and the
+        connection is closed. Applies under ``fairwatch serve``.
+    max_header_bytes : int
+        Largest request head (``FAIRWATCH_MAX_HEADER_BYTES``, default 64 KiB); larger gets 431 and the
+        connection is closed. Applies under ``fairwatch serve``.
+    max_connections : int
+        Connections open at once (``FAIRWATCH_MAX_CONNECTIONS``, default 1000); more get 503 and are
+        closed as they open. Applies under ``fairwatch serve``.
+    keep_alive_timeout : int
+        Seconds an idle kept-alive connection stays open (``FAIRWATCH_KEEP_ALIVE_TIMEOUT``, default 5).
+        Applies under ``fairwatch serve``.
     read_concurrency : int
         Aggregate reads (metrics, drift, estimates, back-tests, the dashboard's charts, the model list)
         computed at once (``FAIRWATCH_READ_CONCURRENCY``, default 4). Health checks and ingest never
@@ -90,6 +106,11 @@ class Settings(BaseSettings):
     session_cookie_secure: bool | None = None
     session_ttl_seconds: int = Field(default=8 * 3600, gt=0)
     evaluation_interval: float = Field(default=60.0, ge=0.0)
+    body_timeout: float = Field(default=60.0, gt=0.0)
+    header_timeout: float = Field(default=10.0, gt=0.0)
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_connections: int = Field(default=1000, ge=1)
+    keep_alive_timeout: int = Field(default=5, ge=1)
     read_concurrency: int = Field(default=4, ge=1)
     read_queue_limit: int = Field(default=64, ge=0)
     read_queue_timeout: float = Field(default=5.0, ge=0.0)
