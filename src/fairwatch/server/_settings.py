@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         beyond it the service answers 429 with ``Retry-After``. ``0`` (the default) turns the limit off.
     rate_limit_burst : int
         Requests a key may make at once before the average applies (default: twice the rate, at least 1).
+    auth_failures_per_minute : int
+        Failed authentications (unknown or revoked keys) a client address may make per minute
+        (``FAIRWATCH_AUTH_FAILURES_PER_MINUTE``, default 30); beyond it the address gets 429 with
+        ``Retry-After`` and its keys are not looked up, except keys that already worked from it.
+        ``0`` turns the limit off.
     cors_origins : str
         Comma-separated origins allowed to call the API from a browser (``FAIRWATCH_CORS_ORIGINS``);
         empty (the default) sends no CORS headers at all.
@@ -91,6 +96,13 @@ class Settings(BaseSettings):
         Named notifier configurations as a JSON object (``FAIRWATCH_NOTIFIERS``), e.g.
         ``{"oncall": {"type": "webhook", "url": "https://...", "secret": "..."}}``; rules list the
         names in ``notify``. ``log`` is always available.
+    notifier_allow_private : bool
+        Let webhook and Slack notifiers send to loopback, private, link-local and other non-public
+        addresses (``FAIRWATCH_NOTIFIER_ALLOW_PRIVATE``; off by default: such URLs are refused when a
+        rule names the notifier and at each delivery).
+    notifier_allowed_hosts : str
+        Comma-separated host names and IP networks notifiers may send to whatever they resolve to
+        (``FAIRWATCH_NOTIFIER_ALLOWED_HOSTS``, e.g. ``alerts.internal,10.20.0.0/16``).
     """
 
     model_config = SettingsConfigDict(env_prefix="FAIRWATCH_", extra="ignore")
@@ -101,6 +113,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 32 * 1024 * 1024
     rate_limit_per_second: float = Field(default=0.0, ge=0.0)
     rate_limit_burst: int = Field(default=0, ge=0)
+    auth_failures_per_minute: int = Field(default=30, ge=0)
     cors_origins: str = ""
     metrics_require_key: bool = False
     session_cookie_secure: bool | None = None
@@ -116,6 +129,8 @@ class Settings(BaseSettings):
     read_queue_timeout: float = Field(default=5.0, ge=0.0)
     read_timeout: float = Field(default=30.0, gt=0.0)
     notifiers: str = ""
+    notifier_allow_private: bool = False
+    notifier_allowed_hosts: str = ""
 
 
 class KeyGrant(NamedTuple):
