@@ -6,8 +6,9 @@
 
 from fairwatch import exceptions, metrics
 from fairwatch._audit import Audit, audit
-from fairwatch._audit_model import ModelAudit, TorchModelAdapter, audit_model
+from fairwatch._audit_model import ModelAudit, audit_model
 from fairwatch._checks import CheckResult
+from fairwatch._torch_adapter import TorchModelAdapter
 from fairwatch._version import __version__
 from fairwatch.metrics import GroupStats, group_stats
 

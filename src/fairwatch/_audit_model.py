@@ -10,12 +10,11 @@ model's own predictions. torch is imported only when the model is a torch module
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import narwhals as nw
 import numpy as np
@@ -23,236 +22,28 @@ import numpy as np
 from fairwatch._audit import Audit, audit
 from fairwatch._encode import python_scalar
 from fairwatch._frame import Column, resolve_column, resolve_sensitive
+from fairwatch._model_rows import DEFAULT_BATCH_SIZE, batches, check_batch_size, check_probabilities, n_rows, slice_rows
+from fairwatch._torch_adapter import TORCH_BATCH_SIZE, TorchModelAdapter, is_torch_module
 from fairwatch._typing import ArrayLike, BoolArray, FloatArray, SensitiveLike
-from fairwatch.exceptions import InvalidInputError, LengthMismatchError, MissingDependencyError, UnknownColumnError
+from fairwatch.exceptions import InvalidInputError, LengthMismatchError, UnknownColumnError
 
-__all__ = ["ModelAudit", "ModelScorer", "TorchModelAdapter", "audit_model", "n_rows", "slice_rows"]
+__all__ = ["ModelAudit", "ModelScorer", "audit_model"]
 
-#: Rows per model call unless ``batch_size`` says otherwise (bounds memory, keeps endpoints happy).
-DEFAULT_BATCH_SIZE = 65_536
-_TORCH_HINT = "pip install 'fairwatch[torch]'"
-
-
-# ---------------------------------------------------------------------------------------------
-# Rows of X: count and slice any table without copying it
-# ---------------------------------------------------------------------------------------------
-
-
-def n_rows(X: Any) -> int:  # noqa: N803
-    """Number of rows of an array, sparse matrix, dataframe or list."""
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) >= 1 and shape[0] is not None:
-        return int(shape[0])
-    try:
-        return len(X)
-    except TypeError:
-        raise InvalidInputError(
-            f"X must be an array, a dataframe or a list of rows; got {type(X).__name__} (it has no length)"
-        ) from None
-
-
-def slice_rows(X: Any, start: int, stop: int) -> Any:  # noqa: N803
-    """Rows ``start:stop`` of ``X`` in its own type (numpy, scipy.sparse, pandas, Polars, pyarrow, list)."""
-    if hasattr(X, "iloc"):
-        return X.iloc[start:stop]
-    if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "tocsr"):
-        return X[start:stop]
-    if hasattr(X, "slice") and hasattr(X, "num_rows"):  # pyarrow Table
-        return X.slice(start, stop - start)
-    return X[start:stop]
-
-
-def _batches(n: int, batch_size: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, n, batch_size):
-        yield start, min(start + batch_size, n)
-
-
-def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise InvalidInputError(f"batch_size must be a positive integer (rows per model call); got {batch_size!r}")
-    return int(batch_size)
-
-
-# ---------------------------------------------------------------------------------------------
-# PyTorch modules
-# ---------------------------------------------------------------------------------------------
-
-
-def is_torch_module(model: Any) -> bool:
-    """True for a ``torch.nn.Module``, without importing torch (a module implies torch is loaded)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(model, torch.nn.Module)
-
-
-def require_torch(feature: str) -> Any:
-    """Import torch or raise :class:`MissingDependencyError` naming the extra to install."""
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError(f"{feature} needs PyTorch, which is not installed: {_TORCH_HINT}") from None
-    return torch
-
-
-def _as_float_matrix(X: Any) -> np.ndarray:  # noqa: N803
-    """A 2-D float32 numpy array from an array, a dataframe or a list of rows."""
-    values = X
-    if hasattr(X, "tocsr"):
-        values = X.toarray()
-    elif not isinstance(X, (np.ndarray, list, tuple)):
-        with contextlib.suppress(TypeError):
-            values = nw.from_native(X, eager_only=True).to_numpy()
-    try:
-        array = np.asarray(values, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"a torch model needs numeric features; X cannot be converted to float32 ({exc}). Encode "
-            f"categorical columns first (e.g. one-hot)"
-        ) from None
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise InvalidInputError(f"X must be 2-D (rows x features) for a torch model; got shape {array.shape}")
-    return array
-
-
-class TorchModelAdapter:
-    """Run a PyTorch binary classifier like a scikit-learn one: ``predict_proba`` / ``predict``.
-
-    The module runs in eval mode under ``torch.no_grad()``, in batches, on the device of its
-    parameters (or ``device``); its training mode is restored afterwards. :func:`audit_model`
-    and the probes wrap a bare ``nn.Module`` in this adapter automatically.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        Maps a float tensor of shape (batch, n_features) to one output per row (shape (batch,) or
-        (batch, 1)) or to two class outputs (shape (batch, 2), column 1 the positive class).
-    output : {"logits", "probabilities"}, default="logits"
-        What the module returns: logits (a sigmoid, or a softmax over two columns, is applied)
-        or probabilities (checked to lie in [0, 1]).
-    threshold : float, default=0.5
-        ``predict`` returns 1 where the probability is at least ``threshold``.
-    batch_size : int, default=8192
-        Rows per forward pass.
-    device : str or torch.device, optional
-        Where inputs are sent; default: the device of the module's first parameter (CPU if none).
-
-    Attributes
-    ----------
-    classes_ : ndarray
-        ``[0, 1]``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from fairwatch import TorchModelAdapter
-    >>> net = torch.nn.Linear(2, 1)
-    >>> adapter = TorchModelAdapter(net)
-    >>> adapter.predict_proba([[0.0, 1.0], [1.0, 0.0]]).shape
-    (2, 2)
-    """
-
-    def __init__(
-        self,
-        module: Any,
-        *,
-        output: str = "logits",
-        threshold: float = 0.5,
-        batch_size: int = 8192,
-        device: Any = None,
-    ) -> None:
-        torch = require_torch("TorchModelAdapter")
-        if not isinstance(module, torch.nn.Module):
-            raise InvalidInputError(f"TorchModelAdapter wraps a torch.nn.Module; got {type(module).__name__}")
-        if output not in ("logits", "probabilities"):
-            raise InvalidInputError(f"output must be 'logits' or 'probabilities'; got {output!r}")
-        self.module = module
-        self.output = output
-        self.threshold = float(threshold)
-        self.batch_size = _check_batch_size(batch_size)
-        self.device = device
-        self.classes_ = np.array([0, 1])
-
-    def __repr__(self) -> str:
-        return f"TorchModelAdapter({type(self.module).__name__}, output={self.output!r})"
-
-    def _device(self) -> Any:
-        torch = require_torch("TorchModelAdapter")
-        if self.device is not None:
-            return torch.device(self.device)
-        for parameter in self.module.parameters():
-            return parameter.device
-        return torch.device("cpu")
-
-    def positive_proba(self, X: Any) -> FloatArray:  # noqa: N803
-        """Probability of the positive class, shape (n_samples,)."""
-        torch = require_torch("TorchModelAdapter")
-        features = _as_float_matrix(X)
-        device = self._device()
-        dtype = next((p.dtype for p in self.module.parameters() if p.is_floating_point()), torch.float32)
-        name = type(self.module).__name__
-        chunks: list[np.ndarray] = []
-        was_training = self.module.training
-        self.module.eval()
-        try:
-            with torch.no_grad():
-                for start, stop in _batches(features.shape[0], self.batch_size):
-                    batch = torch.from_numpy(features[start:stop]).to(device=device, dtype=dtype)
-                    out = self.module(batch)
-                    if not isinstance(out, torch.Tensor):
-                        raise InvalidInputError(f"{name}.forward must return a tensor; got {type(out).__name__}")
-                    chunks.append(self._to_probability(out, stop - start, name))
-        finally:
-            self.module.train(was_training)
-        return np.concatenate(chunks) if chunks else np.empty(0, dtype=np.float64)
-
-    def _to_probability(self, out: Any, rows: int, name: str) -> np.ndarray:
-        torch = require_torch("TorchModelAdapter")
-        if out.ndim == 2 and out.shape[1] == 1:
-            out = out[:, 0]
-        if out.ndim == 2 and out.shape[1] == 2:
-            out = torch.softmax(out, dim=1)[:, 1] if self.output == "logits" else out[:, 1]
-        elif out.ndim == 1:
-            out = torch.sigmoid(out) if self.output == "logits" else out
-        else:
-            raise InvalidInputError(
-                f"{name} returned a tensor of shape {tuple(out.shape)}; a binary classifier returns one output "
-                f"per row (shape (n,) or (n, 1)) or two class outputs (shape (n, 2))"
-            )
-        if out.shape[0] != rows:
-            raise LengthMismatchError(f"{name} returned {out.shape[0]} outputs for a batch of {rows} rows")
-        values: np.ndarray = out.detach().to("cpu", torch.float64).numpy()
-        check_probabilities(values, f"{name} (output='probabilities')")
-        return values
-
-    def predict_proba(self, X: Any) -> FloatArray:  # noqa: N803
-        """Probabilities of classes 0 and 1, shape (n_samples, 2)."""
-        positive = self.positive_proba(X)
-        return np.column_stack((1.0 - positive, positive))
-
-    def predict(self, X: Any) -> np.ndarray:  # noqa: N803
-        """0/1 decisions: 1 where the positive probability is at least ``threshold``."""
-        return (self.positive_proba(X) >= self.threshold).astype(np.int64)
-
-
-def check_probabilities(values: np.ndarray, source: str) -> None:
-    """Raise when ``values`` are not finite probabilities in [0, 1]."""
-    if values.size == 0:
-        return
-    if not np.all(np.isfinite(values)):
-        raise InvalidInputError(f"{source} returned non-finite scores (NaN or inf); fix the model")
-    low, high = float(values.min()), float(values.max())
-    if low < 0.0 or high > 1.0:
-        raise InvalidInputError(
-            f"{source} returned scores in [{low:g}, {high:g}], outside [0, 1]; fairwatch reads them as "
-            f"probabilities of the positive class. Apply a sigmoid (e.g. scipy.special.expit) to logits, "
-            f"or for a torch module use TorchModelAdapter(module, output='logits')"
-        )
+_Part = TypeVar("_Part")
 
 
 # ---------------------------------------------------------------------------------------------
 # One way to get scores and decisions out of any model
 # ---------------------------------------------------------------------------------------------
+
+
+def is_regressor(model: Any) -> bool:
+    """True for a model that declares itself a regressor, as scikit-learn's ``is_regressor`` reads it
+    (its estimator tags), or by the older ``_estimator_type = "regressor"``; scikit-learn is not imported."""
+    sklearn_base = sys.modules.get("sklearn.base")  # a model with sklearn tags implies sklearn is loaded
+    if sklearn_base is not None and hasattr(model, "__sklearn_tags__") and sklearn_base.is_regressor(model):
+        return True
+    return getattr(model, "_estimator_type", None) == "regressor"
 
 
 @dataclass(frozen=True)
@@ -299,9 +90,11 @@ class ModelScorer:
     ) -> None:
         if model is None:
             raise InvalidInputError("model is None; pass a fitted model, a torch module or a function returning scores")
-        self.batch_size = _check_batch_size(batch_size)
+        self.batch_size = check_batch_size(batch_size)
         self.model: Any = (
-            TorchModelAdapter(model, batch_size=min(self.batch_size, 8192)) if is_torch_module(model) else model
+            TorchModelAdapter(model, batch_size=min(self.batch_size, TORCH_BATCH_SIZE))
+            if is_torch_module(model)
+            else model
         )
         self.method = self._score_method(self.model)
         if threshold is not None:
@@ -463,24 +256,57 @@ class ModelScorer:
         ``sensitive_features`` (one array per feature) is passed, batch by batch, to models whose
         methods take it (group-aware post-processors such as ``ThresholdOptimizer``).
         """
-        total = n_rows(X)
-        if total <= self.batch_size:
-            parts = [self._outputs_one(X, total, sensitive_features)] if total else []
-        else:
-            parts = [
-                self._outputs_one(
-                    slice_rows(X, a, b),
-                    b - a,
-                    None if sensitive_features is None else {k: v[a:b] for k, v in sensitive_features.items()},
-                )
-                for a, b in _batches(total, self.batch_size)
-            ]
-        if not parts:
-            raise InvalidInputError("X is empty (0 rows); pass at least one row")
+        if is_regressor(self.model):
+            raise InvalidInputError(
+                f"{type(self.model).__name__} is a regressor, but a binary classifier is needed here (its decisions "
+                f"and scores are compared); pass a classifier. fairwatch.audit_model audits a regressor's predictions"
+            )
+        parts = self._per_batch(X, sensitive_features, self._outputs_one)
         scores = None if parts[0][0] is None else np.concatenate([p[0] for p in parts if p[0] is not None])
         labels = np.concatenate([p[1] for p in parts])
         positive = np.asarray(labels == self.positive_label, dtype=bool)
         return ModelOutputs(scores, self.method in ("predict_proba", "call"), positive, labels)
+
+    def predictions(self, X: Any, sensitive_features: Mapping[str, np.ndarray] | None = None) -> FloatArray:  # noqa: N803
+        """The model's ``predict`` for every row of ``X`` as numbers (a regressor's values), in batches."""
+        return np.concatenate(self._per_batch(X, sensitive_features, self._predicted_values))
+
+    def _per_batch(
+        self,
+        X: Any,  # noqa: N803
+        sensitive_features: Mapping[str, np.ndarray] | None,
+        run: Callable[[Any, int, Mapping[str, np.ndarray] | None], _Part],
+    ) -> list[_Part]:
+        """``run(rows, n, their sensitive features)`` on each batch of ``X`` (all of ``X`` when it fits one)."""
+        total = n_rows(X)
+        if total == 0:
+            raise InvalidInputError("X is empty (0 rows); pass at least one row")
+        if total <= self.batch_size:
+            return [run(X, total, sensitive_features)]
+        return [
+            run(
+                slice_rows(X, a, b),
+                b - a,
+                None if sensitive_features is None else {k: v[a:b] for k, v in sensitive_features.items()},
+            )
+            for a, b in batches(total, self.batch_size)
+        ]
+
+    def _predicted_values(self, X: Any, rows: int, groups: Mapping[str, np.ndarray] | None) -> FloatArray:  # noqa: N803
+        name = type(self.model).__name__
+        labels = self._predict_labels(X, rows, groups)
+        try:
+            values = labels.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"{name}.predict returned non-numeric values (e.g. {labels[:3].tolist()}); a regressor predicts numbers"
+            ) from None
+        if not np.all(np.isfinite(values)):
+            raise InvalidInputError(
+                f"{name}.predict returned non-finite predictions (NaN or inf); fix the model, or leave out the rows "
+                f"it cannot predict"
+            )
+        return values
 
     def _outputs_one(
         self,
@@ -524,9 +350,12 @@ class ModelAudit(Audit):
     Attributes
     ----------
     model_info : dict
-        ``model`` (class or function name), ``scores_from`` (the method giving scores),
-        ``decision`` (e.g. ``"predict"`` or ``"predict_proba >= 0.3"``), ``threshold``,
-        ``pos_label``, ``batch_size`` and ``n_batches``. Also under ``"model"`` in :meth:`to_dict`.
+        ``model`` (class or function name), ``task`` (``"classification"`` or
+        ``"regression"``), ``scores_from`` (the method giving scores), ``decision`` (e.g.
+        ``"predict"`` or ``"predict_proba >= 0.3"``), ``threshold``, ``pos_label`` (None for a
+        regression), ``torch_output`` (for a torch module, what its outputs were read as and why,
+        e.g. ``"probabilities (last layer Sigmoid)"``; else None), ``batch_size`` and
+        ``n_batches``. Also under ``"model"`` in :meth:`to_dict`.
     """
 
     def __init__(self, base: Audit, model_info: Mapping[str, Any]) -> None:
@@ -553,13 +382,58 @@ class ModelAudit(Audit):
         return f"Model{super().__repr__()[:-1]}, model={info['model']!r}, decision={info['decision']!r})"
 
 
-def _label_candidates(y: Column) -> np.ndarray | None:
+def _distinct_labels(y: Column) -> np.ndarray | None:
+    """The distinct non-missing values of ``y``, sorted; None when they cannot be sorted (mixed types)."""
     values = y.to_numpy()
     try:
-        distinct = np.unique(values[~_missing(values)])
+        return np.unique(values[~_missing(values)])
     except TypeError:
         return None
-    return distinct if distinct.size == 2 else None
+
+
+def _label_candidates(distinct: np.ndarray | None) -> np.ndarray | None:
+    return distinct if distinct is not None and distinct.size == 2 else None
+
+
+def _is_regression(model: Any, y: Column, distinct: np.ndarray | None) -> bool:
+    """A regressor, or a model that only has ``predict`` (no classes, no scores) on a numeric target
+    with more than two values: its predictions are values to compare with ``y``, not labels."""
+    if is_regressor(model):
+        return True
+    values_only = (
+        not is_torch_module(model)
+        and callable(getattr(model, "predict", None))
+        and getattr(model, "classes_", None) is None
+        and not any(callable(getattr(model, m, None)) for m in ("predict_proba", "decision_function"))
+    )
+    return values_only and y.is_numeric() and distinct is not None and distinct.size > 2
+
+
+def _check_regression_arguments(model: Any, threshold: float | None, pos_label: Any) -> None:
+    name = type(model).__name__
+    if threshold is not None:
+        raise InvalidInputError(
+            f"threshold={threshold!r} cuts a classifier's scores, but {name} is a regressor: its predictions get "
+            f"the regression audit. To audit decisions made by cutting them, audit those decisions: "
+            f"fairwatch.audit(y, model.predict(X) >= {threshold!r}, ...) with binary y"
+        )
+    if pos_label is not None:
+        raise InvalidInputError(
+            f"pos_label={pos_label!r} names a class, but {name} is a regressor: its predictions get the regression "
+            f"audit, which has no positive class; drop pos_label"
+        )
+
+
+def _check_two_labels(distinct: np.ndarray | None, scorer: ModelScorer) -> None:
+    """A binary classifier's audit needs binary ``y`` (else ``audit`` would read the labels as numbers)."""
+    if distinct is not None and distinct.size > 2:
+        raise InvalidInputError(
+            f"y holds {distinct.size} distinct values ({', '.join(str(python_scalar(v)) for v in distinct[:4])}"
+            f"{', ...' if distinct.size > 4 else ''}), "
+            f"but {scorer.describe()} is a binary classifier: its audit needs y with two labels. Pass the labels "
+            f"it predicts; for a regression model pass a regressor (scikit-learn regressors are recognised, and "
+            f"so is a model with only predict on a numeric target)"
+        )
 
 
 def _missing(values: np.ndarray) -> np.ndarray:
@@ -598,13 +472,23 @@ def audit_model(
 ) -> ModelAudit:
     """Run a model on ``X`` and audit its decisions and scores across groups.
 
+    A classifier's decisions (and probabilities, when it gives them) get the classification
+    audit. A regressor's predictions get the regression audit, exactly as
+    ``fairwatch.audit(y, model.predict(X), ...)`` gives it: a model is a regressor when it says
+    so (scikit-learn's ``is_regressor``: regressors and pipelines ending in one), or when it has
+    only ``predict`` (no ``classes_``, ``predict_proba`` or ``decision_function``) and ``y`` is
+    numeric with more than two values.
+
     Parameters
     ----------
     model : estimator, torch.nn.Module or callable
         * an object with ``predict_proba``, ``decision_function`` or ``predict`` (scikit-learn
-          estimators and pipelines, XGBoost/LightGBM scikit-learn wrappers, fairwatch estimators);
-        * a PyTorch module returning logits (wrapped in :class:`TorchModelAdapter`; wrap it
-          yourself for probabilities, another device or batch size);
+          classifiers, regressors and pipelines, XGBoost/LightGBM scikit-learn wrappers,
+          fairwatch estimators);
+        * a PyTorch binary classifier (wrapped in :class:`TorchModelAdapter` with
+          ``output="auto"``: logits, probabilities or log-probabilities are read from its last
+          layer or its values, and an error asks when they cannot be told apart; wrap it
+          yourself to say which, or for another device or batch size);
         * any callable ``X -> scores`` returning the probability of the positive class, shape
           (n,) or (n, 2) — e.g. a function that posts ``X`` to a model server.
     X : array-like or dataframe
@@ -617,9 +501,10 @@ def audit_model(
     threshold : float, optional
         Decide "positive" where the score (probability, or decision function value) is at least
         ``threshold``. None: the model's own ``predict`` (0.5 on the probabilities of a torch
-        module or function).
+        module or function). Not for a regressor.
     pos_label : object, optional
         The positive class; default ``model.classes_[1]`` or the greater of ``y``'s labels.
+        Not for a regressor.
     batch_size : int, default=65536
         Rows per model call.
     sample_weight : array-like, optional
@@ -638,7 +523,9 @@ def audit_model(
     ------
     InvalidInputError
         For a model without any prediction method, outputs of the wrong shape or length,
-        probabilities outside [0, 1], a non-binary model, or an unknown ``pos_label``.
+        probabilities outside [0, 1], torch outputs that cannot be told apart, a non-binary
+        model, ``y`` with more than two labels for a classifier, an unknown ``pos_label``, or
+        ``threshold`` / ``pos_label`` given for a regressor.
     UnknownColumnError
         When ``y`` or ``sensitive_features`` name a column that ``X`` does not have.
     MissingDependencyError
@@ -659,6 +546,14 @@ def audit_model(
     'predict'
     >>> round(result.summary.disparities["demographic_parity"].difference, 3)
     0.333
+
+    A regressor gets the regression audit:
+
+    >>> from sklearn.linear_model import Ridge
+    >>> income = 2.0 * X[:, 0] + rng.normal(size=500)
+    >>> by_value = fw.audit_model(Ridge().fit(X, income), X, income, sensitive_features=group)
+    >>> by_value.model_info["task"], "mean_absolute_error" in by_value.metrics
+    ('regression', True)
     """
     for reserved in ("y_true", "y_pred", "scores", "data"):
         if reserved in audit_kwargs:
@@ -690,32 +585,52 @@ def audit_model(
     rows = n_rows(X)
     if len(label_column) != rows:
         raise LengthMismatchError(f"y must have one label per row of X: X has {rows} rows, y has {len(label_column)}")
-    scorer = ModelScorer(
-        model, threshold=threshold, pos_label=pos_label, classes=_label_candidates(label_column), batch_size=batch_size
-    )
+    distinct = _distinct_labels(label_column)
     groups = {c.name: c.to_numpy() for c in sensitive}
-    out = scorer.outputs(X, groups)
+    regression = _is_regression(model, label_column, distinct)
+    if regression:  # the predictions go to audit as they are: it gives them the regression audit
+        _check_regression_arguments(model, threshold, pos_label)
+        scorer = ModelScorer(model, batch_size=batch_size)
+        predictions, scores, positive = scorer.predictions(X, groups), None, None
+    else:
+        scorer = ModelScorer(
+            model,
+            threshold=threshold,
+            pos_label=pos_label,
+            classes=_label_candidates(distinct),
+            batch_size=batch_size,
+        )
+        _check_two_labels(distinct, scorer)
+        out = scorer.outputs(X, groups)
+        predictions, positive = out.labels, python_scalar(scorer.positive_label)
+        scores = out.scores if out.is_probability else None
     result = audit(
         label_column.values if isinstance(label_column.values, np.ndarray) else label_column.values.to_native(),
-        out.labels,
+        predictions,
         sensitive_features={
             c.name: c.values if isinstance(c.values, np.ndarray) else c.values.to_native() for c in sensitive
         },
-        scores=out.scores if out.is_probability else None,
+        scores=scores,
         sample_weight=sample_weight,
-        pos_label=python_scalar(scorer.positive_label),
+        pos_label=positive,
         **audit_kwargs,
     )
-    info = {
+    return ModelAudit(result, _model_info(scorer, "regression" if regression else "classification", rows))
+
+
+def _model_info(scorer: ModelScorer, task: str, rows: int) -> dict[str, Any]:
+    adapter = scorer.model if isinstance(scorer.model, TorchModelAdapter) else None
+    return {
         "model": scorer.describe(),
+        "task": task,
         "scores_from": None if scorer.method == "predict" else scorer.method,
         "decision": scorer.decision_rule,
         "threshold": scorer.threshold,
-        "pos_label": python_scalar(scorer.positive_label),
+        "pos_label": None if task == "regression" else python_scalar(scorer.positive_label),
+        "torch_output": None if adapter is None else f"{adapter.output_} ({adapter.output_reason_})",
         "batch_size": scorer.batch_size,
         "n_batches": -(-rows // scorer.batch_size),
     }
-    return ModelAudit(result, info)
 
 
 def _names_columns(sensitive_features: Any, frame: nw.DataFrame[Any] | None) -> bool:

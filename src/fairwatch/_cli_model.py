@@ -40,7 +40,7 @@ def load_model(path: Path) -> Any:
                 f"in an environment with the same libraries"
             ) from None
     if suffix in _TORCH:
-        from fairwatch._audit_model import require_torch
+        from fairwatch._torch_adapter import require_torch
 
         torch = require_torch("loading a .pt model")
         try:
@@ -57,6 +57,27 @@ def load_model(path: Path) -> Any:
         f"MODEL {str(path)!r} must be a .joblib/.pkl file (joblib.dump) or a .pt/.pth file (torch.save); "
         f"got {suffix or 'no suffix'}"
     )
+
+
+def _check_model_output(model_output: str) -> None:
+    from fairwatch._torch_adapter import TORCH_OUTPUTS
+
+    if model_output not in TORCH_OUTPUTS:
+        raise InvalidInputError(f"--model-output must be one of {', '.join(TORCH_OUTPUTS)}; got {model_output!r}")
+
+
+def _with_output(model: Any, model_output: str, batch_size: int) -> Any:
+    """A torch module wrapped to read its outputs as ``--model-output`` says (``auto``: as ``audit_model`` does)."""
+    from fairwatch._torch_adapter import TORCH_BATCH_SIZE, TorchModelAdapter, is_torch_module
+
+    if model_output == "auto":
+        return model
+    if not is_torch_module(model):
+        raise InvalidInputError(
+            f"--model-output {model_output} is for torch modules, but MODEL holds a {type(model).__name__} (its "
+            f"methods say what it returns); drop --model-output"
+        )
+    return TorchModelAdapter(model, output=model_output, batch_size=max(1, min(batch_size, TORCH_BATCH_SIZE)))
 
 
 def _features(frame: Any, model: Any, label: str, drop: list[str]) -> Any:
@@ -95,6 +116,14 @@ def audit_model_command(
     ] = None,
     pos_label: Annotated[Optional[str], typer.Option("--pos-label", help="The positive label.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per model call.")] = 65_536,
+    model_output: Annotated[
+        str,
+        typer.Option(
+            "--model-output",
+            help="What a torch module returns: auto (read from its last layer or values), logits, probabilities "
+            "or log_probabilities.",
+        ),
+    ] = "auto",
     output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
     check: Annotated[Optional[list[str]], typer.Option("--check", help="Policy that must hold (reported).")] = None,
@@ -110,9 +139,10 @@ def audit_model_command(
 
     if output_format not in ("table", "json", "csv"):
         raise InvalidInputError(f"--format must be table, json or csv; got {output_format!r}")
+    _check_model_output(model_output)
     for expression in [*(check or []), *(fail_if or [])]:
         parse_check(expression)
-    model = load_model(model_path)
+    model = _with_output(load_model(model_path), model_output, batch_size)
     table = read_table(data)
     if label not in table.column_names:
         raise InvalidInputError(f"--label column {label!r} is not in DATA; columns: {', '.join(table.column_names)}")

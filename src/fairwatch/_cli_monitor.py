@@ -17,21 +17,52 @@ from fairwatch.exceptions import InvalidInputError, MissingDependencyError
 
 __all__ = ["register"]
 
-keys_app = typer.Typer(help="Manage API keys stored (hashed) in the store.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Manage API keys stored (hashed) in the store, directly or through a running service (--url).",
+    no_args_is_help=True,
+)
 
 StoreOption = Annotated[
     Optional[str],
     typer.Option("--store", envvar="FAIRWATCH_STORE", help="Store URL: duckdb:///path.duckdb or postgresql://..."),
 ]
+ServiceOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--url",
+        envvar="FAIRWATCH_URL",
+        help="A running service (e.g. http://127.0.0.1:8000) to manage keys through; needs an admin --api-key.",
+    ),
+]
+ApiKeyOption = Annotated[Optional[str], typer.Option("--api-key", envvar="FAIRWATCH_API_KEY")]
+
+#: What to do when a running service holds the DuckDB file, per command.
+KEYS_THROUGH_SERVICE = (
+    "manage keys through the running service instead: add --url http://HOST:PORT --api-key <an admin key> "
+    "(or set FAIRWATCH_URL and FAIRWATCH_API_KEY)"
+)
+INGEST_THROUGH_SERVICE = "send the events through the running service instead: add --url http://HOST:PORT --api-key"
 
 
-def _open(store: str | None) -> Any:
+def _open(store: str | None, through_service: str = "stop the process holding it, or use its API") -> Any:
     try:
         from fairwatch.monitor import open_store
         from fairwatch.server._settings import Settings
     except ImportError as exc:
         raise MissingDependencyError("monitoring needs the server extra: pip install 'fairwatch[server]'") from exc
-    return open_store(store or Settings().store)
+    from fairwatch.exceptions import StoreUnavailableError
+
+    url = store or Settings().store
+    try:
+        return open_store(url)
+    except StoreUnavailableError as exc:
+        # DuckDB lets one process open the file: here, most likely a running `fairwatch serve`
+        if url.startswith("duckdb://") and "lock" in str(exc).lower():
+            raise StoreUnavailableError(
+                f"the DuckDB store {url!r} is in use by another process (a running 'fairwatch serve'?); "
+                f"{through_service}"
+            ) from None
+        raise
 
 
 def _parse_time(value: str | None, option: str) -> datetime | None:
@@ -60,8 +91,11 @@ def serve_command(
         from fairwatch.server import Settings, create_app
     except ImportError as exc:
         raise MissingDependencyError("serve needs the server extra: pip install 'fairwatch[server]'") from exc
+    from fairwatch.server._http import server_config
+
     settings = Settings() if store is None else Settings(store=store)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # header, body and keep-alive timeouts and the connection cap come from the settings (FAIRWATCH_*)
+    uvicorn.Server(server_config(create_app(settings), settings, host=host, port=port)).run()
 
 
 def _rows(path: Path) -> tuple[list[dict[str, Any]], bool]:
@@ -192,7 +226,7 @@ def _send(
                 client.log_predictions(list(events)) if kind == "predictions" else client.log_outcomes(list(events))
             )
         return summary.accepted, summary.duplicates
-    target = _open(store)
+    target = _open(store, INGEST_THROUGH_SERVICE)
     accepted = duplicates = 0
     try:
         with Progress(console=Console(stderr=True), transient=True) as progress:
@@ -278,6 +312,12 @@ def _print_windows(results: Sequence[Any]) -> None:
     make_console().print(table)
 
 
+def _service(url: str, api_key: str | None) -> Any:
+    from fairwatch.client import Client
+
+    return Client(url, api_key, max_retries=2)
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option("--name", help="What the key is for.")],
@@ -287,46 +327,71 @@ def keys_create(
         typer.Option("--models", help="Comma-separated models the key is limited to (default: every model)."),
     ] = None,
     store: StoreOption = None,
+    url: ServiceOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Create a key; it is printed once and stored only as a hash."""
     granted = None if models is None else comma_list(models)
-    target = _open(store)
-    try:
-        key = target.create_key(name, comma_list(scopes), models=granted)
-    finally:
-        target.close()
-    typer.echo(key.plain)
-    limited = "" if key.models is None else f" for models {', '.join(key.models)}"
+    if url is not None:
+        with _service(url, api_key) as service:
+            created = service.create_key(name, comma_list(scopes), models=granted)
+        plain, key_id, key_scopes, key_models = created["key"], created["key_id"], created["scopes"], created["models"]
+    else:
+        target = _open(store, KEYS_THROUGH_SERVICE)
+        try:
+            key = target.create_key(name, comma_list(scopes), models=granted)
+        finally:
+            target.close()
+        plain, key_id, key_scopes, key_models = key.plain, key.key_id, key.scopes, key.models
+    typer.echo(plain)
+    limited = "" if key_models is None else f" for models {', '.join(key_models)}"
     Console(stderr=True).print(
-        f"created key {key.key_id} ({', '.join(key.scopes)}){limited}; store it now, it is not shown again",
+        f"created key {key_id} ({', '.join(key_scopes)}){limited}; store it now, it is not shown again",
         highlight=False,
     )
 
 
 @keys_app.command("list")
-def keys_list(store: StoreOption = None) -> None:
+def keys_list(store: StoreOption = None, url: ServiceOption = None, api_key: ApiKeyOption = None) -> None:
     """List keys (ids, names, scopes; never the keys)."""
-    target = _open(store)
-    try:
-        for key in target.list_keys():
-            state = "revoked" if key.revoked else "active"
-            models = "" if key.models is None else f"\tmodels={','.join(key.models)}"
-            typer.echo(f"{key.key_id}\t{key.name}\t{'|'.join(key.scopes)}\t{state}\t{key.created.isoformat()}{models}")
-    finally:
-        target.close()
+    if url is not None:
+        with _service(url, api_key) as service:
+            rows = [
+                (k["key_id"], k["name"], k["scopes"], k["revoked"], k["created"], k["models"])
+                for k in service.list_keys()
+            ]
+    else:
+        target = _open(store, KEYS_THROUGH_SERVICE)
+        try:
+            rows = [
+                (k.key_id, k.name, k.scopes, k.revoked, k.created.isoformat(), k.models) for k in target.list_keys()
+            ]
+        finally:
+            target.close()
+    for key_id, name, key_scopes, revoked, created, models in rows:
+        state = "revoked" if revoked else "active"
+        limited = "" if models is None else f"\tmodels={','.join(models)}"
+        typer.echo(f"{key_id}\t{name}\t{'|'.join(key_scopes)}\t{state}\t{created}{limited}")
 
 
 @keys_app.command("revoke")
 def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="Key id from `fairwatch keys list`.")], store: StoreOption = None
+    key_id: Annotated[str, typer.Argument(help="Key id from `fairwatch keys list`.")],
+    store: StoreOption = None,
+    url: ServiceOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
-    """Revoke a key by id."""
-    target = _open(store)
-    try:
-        if not target.revoke_key(key_id):
-            raise InvalidInputError(f"no active key with id {key_id!r} (see 'fairwatch keys list')")
-    finally:
-        target.close()
+    """Revoke a key by id; a running service refuses it from its next request on."""
+    if url is not None:
+        with _service(url, api_key) as service:
+            service.revoke_key(key_id)
+    else:
+        target = _open(store, KEYS_THROUGH_SERVICE)
+        try:
+            if not target.revoke_key(key_id):
+                raise InvalidInputError(f"no active key with id {key_id!r} (see 'fairwatch keys list')")
+        finally:
+            target.close()
     typer.echo(f"revoked {key_id}")
 
 

@@ -29,6 +29,7 @@ import asyncio
 import hashlib
 import hmac
 import itertools
+import json
 import logging
 import math
 import os
@@ -811,6 +812,22 @@ class _BaseClient:
         params = {key: value for key, value in candidates.items() if value is not None}
         return _Request("GET", f"/v1/models/{quote(model, safe='')}/metrics", params=params)
 
+    @staticmethod
+    def _create_key_request(name: str, scopes: str | Sequence[str], models: str | Sequence[str] | None) -> _Request:
+        if not isinstance(name, str) or not name:
+            raise InvalidInputError(f"name must be a non-empty str; got {name!r}")
+        listed = [scopes] if isinstance(scopes, str) else list(scopes)
+        body: dict[str, Any] = {"name": name, "scopes": listed}
+        if models is not None:
+            body["models"] = [models] if isinstance(models, str) else list(models)
+        return _Request("POST", "/v1/keys", json.dumps(body).encode())
+
+    @staticmethod
+    def _revoke_key_request(key_id: str) -> _Request:
+        if not isinstance(key_id, str) or not key_id:
+            raise InvalidInputError(f"key_id must be a non-empty str; got {key_id!r}")
+        return _Request("DELETE", f"/v1/keys/{quote(key_id, safe='')}")
+
     # answers -------------------------------------------------------------------------------------
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
         """Exponential backoff with jitter (half fixed, half random); ``Retry-After`` wins when given."""
@@ -831,6 +848,8 @@ class _BaseClient:
     def _answer(self, request: _Request, response: httpx.Response, attempts: int) -> Any:
         """The parsed JSON of a final answer, or a :class:`ClientError` naming the server's reason."""
         url = self._full_url(request)
+        if response.status_code == 204:
+            return None
         if response.is_success:
             try:
                 return response.json()
@@ -1204,6 +1223,42 @@ class Client(_BaseClient):
         """
         return dict(self._send(_Request("GET", "/v1/health"), retry=False))
 
+    def create_key(
+        self, name: str, scopes: str | Sequence[str], *, models: str | Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """Create an API key in the service's store (needs an ``admin`` key; sent once, never retried).
+
+        Parameters
+        ----------
+        name : str
+            What the key is for.
+        scopes : str or list of str
+            Among ``ingest``, ``read`` and ``admin``.
+        models : str or list of str, optional
+            The only models the key may see (default: every model).
+
+        Returns
+        -------
+        dict
+            ``key_id``, ``name``, ``scopes``, ``models``, ``created`` and ``key``: the plain key, shown
+            this once.
+        """
+        return dict(self._send(self._create_key_request(name, scopes, models), retry=False))
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        """The keys stored in the service's store, active and revoked (never the keys themselves)."""
+        return list(self._send(_Request("GET", "/v1/keys"))["keys"])
+
+    def revoke_key(self, key_id: str) -> None:
+        """Revoke a stored key; the service refuses it from the next request on.
+
+        Raises
+        ------
+        ClientError
+            HTTP 404 when no active key has this id.
+        """
+        self._send(self._revoke_key_request(key_id))
+
 
 # -- the asyncio client ----------------------------------------------------------------------------
 class AsyncClient(_BaseClient):
@@ -1370,3 +1425,17 @@ class AsyncClient(_BaseClient):
     async def health(self) -> dict[str, Any]:
         """The service's health, one attempt (see :meth:`Client.health`)."""
         return dict(await self._send(_Request("GET", "/v1/health"), retry=False))
+
+    async def create_key(
+        self, name: str, scopes: str | Sequence[str], *, models: str | Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """Create an API key (see :meth:`Client.create_key`)."""
+        return dict(await self._send(self._create_key_request(name, scopes, models), retry=False))
+
+    async def list_keys(self) -> list[dict[str, Any]]:
+        """The stored keys (see :meth:`Client.list_keys`)."""
+        return list((await self._send(_Request("GET", "/v1/keys")))["keys"])
+
+    async def revoke_key(self, key_id: str) -> None:
+        """Revoke a stored key (see :meth:`Client.revoke_key`)."""
+        await self._send(self._revoke_key_request(key_id))

@@ -302,7 +302,7 @@ def test_stop_ends_a_pass_after_the_rule_in_progress(store: Store, monkeypatch: 
 
     delivered: list[object] = []
     monkeypatch.setattr(runner, "_evaluate", slow_evaluate)
-    monkeypatch.setattr(scheduler_module, "deliver_due", lambda *args: delivered.append(args))
+    monkeypatch.setattr(scheduler_module, "deliver_due", lambda *args, **kwargs: delivered.append(args))
 
     async def scenario() -> None:
         await runner.start()

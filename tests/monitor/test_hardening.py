@@ -121,6 +121,57 @@ def test_rate_limit_is_off_by_default(duck: Store, monkeypatch: pytest.MonkeyPat
     assert (Settings().rate_limit_per_second, Settings().rate_limit_burst) == (20.0, 40)
 
 
+# -- failed authentications, per client address ---------------------------------------------------
+def test_failed_authentications_are_limited_per_address(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    stored = store.create_key("etl", ["ingest"]).plain
+    assert stored is not None
+    lookups: list[str] = []
+    real_grant = store.key_grant
+    monkeypatch.setattr(store, "key_grant", lambda plain: lookups.append(plain) or real_grant(plain))
+    app = create_app(Settings(api_keys=KEYS, auth_failures_per_minute=3, evaluation_interval=0), store=store)
+    with TestClient(app) as client, TestClient(app, client=("10.9.8.7", 40000)) as elsewhere:
+        ok = [client.get("/v1/models", headers=_bearer(READ_KEY)).status_code for _ in range(20)]
+        wrong = [client.get("/v1/models", headers=_bearer(f"fw_guess-{i}")) for i in range(4)]
+        lookups.clear()
+        guessing = client.get("/v1/models", headers=_bearer("fw_guess-next"))
+        looked_up = list(lookups)
+        worked_before = client.get("/v1/models", headers=_bearer(READ_KEY))
+        not_seen_here = client.post("/v1/predictions", json={"events": _predictions(2)}, headers=_bearer(stored))
+        dashboard = client.post("/dashboard/api/login", json={"api_key": "fw_guess-dash"})
+        other_address = elsewhere.get("/v1/models", headers=_bearer("fw_guess-0"))
+    assert ok == [200] * 20  # successful requests take nothing from the failure budget
+    assert [r.status_code for r in wrong] == [401, 401, 401, 429]
+    refused = wrong[3]
+    assert refused.headers["Retry-After"] == "20"  # 3 per minute: a token every 20 s
+    assert refused.json()["detail"] == (
+        "too many failed authentications from this address: at most 3 per minute "
+        "(FAIRWATCH_AUTH_FAILURES_PER_MINUTE); retry in 20 s"
+    )
+    assert guessing.status_code == 429 and looked_up == []  # a blocked address's keys are not even looked up
+    assert worked_before.status_code == 200  # a key that worked from this address keeps working
+    assert not_seen_here.status_code == 429  # a valid key new to this address waits like a guess
+    assert dashboard.status_code == 429
+    assert other_address.status_code == 401  # counted per address
+
+
+def test_failed_authentication_limit_can_be_turned_off(duck: Store) -> None:
+    assert Settings().auth_failures_per_minute == 30
+    with _client(duck, auth_failures_per_minute=0) as client:
+        codes = {client.get("/v1/models", headers=_bearer(f"wrong-{i}")).status_code for i in range(50)}
+    assert codes == {401}
+
+
+def test_failed_auth_limiter_forgets_the_oldest_addresses() -> None:
+    from fairwatch.server._ratelimit import FailedAuthLimiter
+
+    limiter = FailedAuthLimiter(per_minute=1, clock=lambda: 0.0, max_addresses=3)
+    for address in ("a", "b", "c", "d"):
+        limiter.failed(address)
+        limiter.succeeded(address, "key")
+    assert len(limiter.buckets._buckets) == 3 and len(limiter._worked) == 3
+    assert limiter.blocked("a", "x") == 0.0 and limiter.blocked("d", "x") == 60.0
+
+
 # -- keys: hashed, compared in constant time, never logged ----------------------------------------
 def test_stored_keys_are_only_hashes(duck: Store) -> None:
     key = duck.create_key("pipeline", ["read"])

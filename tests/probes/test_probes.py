@@ -12,7 +12,7 @@ import pandas as pd
 import polars as pl
 import pytest
 from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
@@ -151,6 +151,9 @@ def test_probe_errors_name_the_fix() -> None:
         counterfactual_flip(object(), X, sensitive="sex")
     with pytest.raises(InvalidInputError, match=r"outside \[0, 1\]"):
         counterfactual_flip(lambda rows: rows["income"].to_numpy() * 100, X, sensitive="sex")
+    codes = np.column_stack([X["income"], (X["sex"] == "M").astype(float)])
+    with pytest.raises(InvalidInputError, match=r"Ridge is a regressor, but a binary classifier is needed here"):
+        counterfactual_flip(Ridge().fit(codes, X["income"]), codes, sensitive=1)
 
 
 def test_what_if_reports_before_after_and_the_group_thresholds() -> None:

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from fairwatch._audit_model import require_torch
+from fairwatch._torch_adapter import require_torch
 from fairwatch._typing import FloatArray, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError
 from fairwatch.mitigation._base import check_fitted, check_sample_weight, encode_sensitive

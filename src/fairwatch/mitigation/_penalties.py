@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fairwatch._audit_model import require_torch
+from fairwatch._torch_adapter import require_torch
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError
 
 torch = require_torch("fairwatch's fairness penalties")

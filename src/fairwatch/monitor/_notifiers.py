@@ -9,19 +9,27 @@ operator configured: an admin API key cannot make the service execute an arbitra
 Every notifier receives the same payload: the event (``firing`` / ``resolved``), the alert, the rule
 and the window's evidence (group values, sizes, interval, the reason). Deliveries are queued in the
 store's outbox and sent from there; a failure is recorded and retried with exponential backoff.
+
+Webhook and Slack URLs must point at public addresses (:class:`DestinationPolicy`): the host is
+resolved when a rule names the notifier and again at each delivery, the request goes to the address
+that was checked (a DNS answer that changes in between cannot redirect it), and redirects are not
+followed. ``FAIRWATCH_NOTIFIER_ALLOW_PRIVATE`` or ``FAIRWATCH_NOTIFIER_ALLOWED_HOSTS`` allow internal
+receivers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import smtplib
+import socket
 import subprocess
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from typing import Annotated, Any, Literal, Union
@@ -32,8 +40,10 @@ from fairwatch.exceptions import InvalidInputError, NotificationError
 from fairwatch.monitor._alerts import DeliveryRecord, short_hash
 
 __all__ = [
+    "PUBLIC_ONLY",
     "CommandNotifier",
     "DeliveryReport",
+    "DestinationPolicy",
     "EmailNotifier",
     "LogNotifier",
     "NotifierConfig",
@@ -43,6 +53,7 @@ __all__ = [
     "parse_notifiers",
     "send_notification",
     "sign",
+    "verify_signature",
 ]
 
 log = logging.getLogger("fairwatch.alerts")
@@ -51,6 +62,10 @@ Event = Literal["firing", "resolved"]
 #: Attempts of one delivery across evaluation passes before it is marked failed.
 MAX_DELIVERY_ATTEMPTS = 12
 SIGNATURE_HEADER = "X-Fairwatch-Signature"
+#: Unix time (seconds) of the attempt, part of the signed message: receivers refuse old messages.
+TIMESTAMP_HEADER = "X-Fairwatch-Timestamp"
+#: Largest age (seconds) of a signed webhook that :func:`verify_signature` accepts by default.
+SIGNATURE_TOLERANCE = 300
 
 
 def _both_events() -> list[Event]:
@@ -162,16 +177,209 @@ def parse_notifiers(text: str | Mapping[str, Any] | None) -> dict[str, AnyNotifi
     return parsed
 
 
-# -- messages --------------------------------------------------------------------------------------
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value: ``sha256=`` and the hex HMAC-SHA256 of ``body``.
+# -- where HTTP notifiers may send ------------------------------------------------------------------
+Resolver = Callable[[str, int], Sequence[str]]
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+@dataclass(frozen=True)
+class DestinationPolicy:
+    """Where webhook and Slack notifiers may send: public unicast addresses only, by default.
+
+    Loopback, private, link-local (cloud metadata services at 169.254.169.254 among them),
+    carrier-grade NAT, multicast, reserved and unspecified addresses are refused, so a notifier URL
+    (or a DNS answer for its host) cannot make the service call into its own network.
+
+    Parameters
+    ----------
+    allow_private : bool
+        Allow every address (``FAIRWATCH_NOTIFIER_ALLOW_PRIVATE=true``): for receivers inside the
+        network, when the notifier configuration is trusted.
+    allowed_hosts : tuple of str
+        Host names and IP networks allowed whatever they resolve to
+        (``FAIRWATCH_NOTIFIER_ALLOWED_HOSTS=alerts.internal,10.20.0.0/16``).
+    resolve : callable
+        ``(host, port) -> addresses`` (tests pass a fake resolver).
 
     Examples
     --------
-    >>> sign("s3cret", b'{"a": 1}')[:15]
-    'sha256=1a9fab6c'
+    >>> DestinationPolicy().address("http://127.0.0.1:9000/hook")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fairwatch.exceptions.NotificationError: http://127.0.0.1:9000 resolves to 127.0.0.1, which is not ...
+    >>> DestinationPolicy(allowed_hosts=("127.0.0.0/8",)).address("http://127.0.0.1:9000/hook")
+    '127.0.0.1'
     """
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+    allow_private: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    resolve: Resolver = field(default=_resolve, compare=False, repr=False)
+
+    @classmethod
+    def from_settings(cls, allow_private: bool, allowed_hosts: str) -> DestinationPolicy:
+        """The policy of ``FAIRWATCH_NOTIFIER_ALLOW_PRIVATE`` and ``FAIRWATCH_NOTIFIER_ALLOWED_HOSTS``."""
+        hosts = tuple(h.strip().lower() for h in allowed_hosts.split(",") if h.strip())
+        for host in hosts:
+            if "/" in host:
+                try:
+                    ipaddress.ip_network(host, strict=False)
+                except ValueError:
+                    raise InvalidInputError(
+                        f"FAIRWATCH_NOTIFIER_ALLOWED_HOSTS: {host!r} is not an IP network such as 10.20.0.0/16"
+                    ) from None
+        return cls(allow_private, hosts)
+
+    def _allowed(self, host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        if self.allow_private or _is_public(address) or host.lower() in self.allowed_hosts:
+            return True
+        return any(
+            "/" in entry and address in ipaddress.ip_network(entry, strict=False) for entry in self.allowed_hosts
+        )
+
+    def address(self, url: str) -> str:
+        """The checked address to send to for ``url``.
+
+        Raises
+        ------
+        NotificationError
+            The host resolves to an address that is not allowed (not retryable), or does not
+            resolve (retryable).
+        """
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            addresses = [host] if _is_ip(host) else list(self.resolve(host, port))
+        except OSError as exc:
+            raise NotificationError(f"cannot resolve the host of {_endpoint(url)}: {exc}") from None
+        if not addresses:
+            raise NotificationError(f"cannot resolve the host of {_endpoint(url)}")
+        for text in addresses:
+            if not self._allowed(host, ipaddress.ip_address(text.split("%")[0])):
+                raise NotificationError(
+                    f"{_endpoint(url)} resolves to {text}, which is not a public address; notifiers send to public "
+                    f"addresses only unless FAIRWATCH_NOTIFIER_ALLOW_PRIVATE=true or the host is listed in "
+                    f"FAIRWATCH_NOTIFIER_ALLOWED_HOSTS",
+                    retryable=False,
+                )
+        return addresses[0]
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+#: The default policy: public addresses only.
+PUBLIC_ONLY = DestinationPolicy()
+
+
+def check_destinations(configs: Mapping[str, AnyNotifier], destinations: DestinationPolicy) -> None:
+    """Refuse webhook and Slack notifiers whose host resolves to an address ``destinations`` does not allow.
+
+    For a rule's ``notify`` list when the rule is created or replaced. A host that does not resolve
+    now passes (DNS may be briefly down): every delivery checks again.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the notifier, the address and the settings that would allow it.
+    """
+    for name, config in configs.items():
+        if not isinstance(config, _HttpConfig):
+            continue
+        try:
+            destinations.address(config.url)
+        except NotificationError as exc:
+            if not exc.retryable:
+                raise InvalidInputError(f"notifier {name!r}: {exc}") from None
+
+
+# -- messages --------------------------------------------------------------------------------------
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header value: ``sha256=`` and the hex HMAC-SHA256 of ``"<timestamp>." + body``.
+
+    The timestamp (Unix seconds, sent in ``X-Fairwatch-Timestamp``) is part of the signed message, so a
+    captured notification cannot be replayed later with a fresh timestamp.
+
+    Examples
+    --------
+    >>> sign("s3cret", b'{"a": 1}', 1714521600)[:15]
+    'sha256=0fb4a191'
+    """
+    message = str(int(timestamp)).encode("ascii") + b"." + body
+    return "sha256=" + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def verify_signature(
+    secret: str,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    *,
+    tolerance: float = SIGNATURE_TOLERANCE,
+    now: float | None = None,
+) -> None:
+    """Check a webhook on the receiving side: the signature, and that it is at most ``tolerance`` s old.
+
+    Parameters
+    ----------
+    secret : str
+        The notifier's ``secret``.
+    body : bytes
+        The raw request body, as received.
+    timestamp, signature : str or None
+        The ``X-Fairwatch-Timestamp`` and ``X-Fairwatch-Signature`` headers.
+    tolerance : float, default 300
+        Largest accepted difference between ``timestamp`` and the receiver's clock, in seconds.
+    now : float, optional
+        The receiver's Unix time (default: the clock).
+
+    Raises
+    ------
+    InvalidInputError
+        A header is missing or malformed, the timestamp is too old (a replay) or in the future, or the
+        signature does not match.
+
+    Examples
+    --------
+    >>> body = b'{"event": "firing"}'
+    >>> verify_signature("s3cret", body, "1714521600", sign("s3cret", body, 1714521600), now=1714521660)
+    >>> verify_signature("s3cret", body, "1714521600", sign("s3cret", body, 1714521600), now=1714522000)
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fairwatch.exceptions.InvalidInputError: X-Fairwatch-Timestamp is 400 s away from now (at most 300 s ...
+    """
+    if not timestamp or not signature:
+        raise InvalidInputError(f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers are both required")
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise InvalidInputError(f"{TIMESTAMP_HEADER} must be Unix seconds; got {timestamp[:40]!r}") from None
+    age = (time.time() if now is None else now) - sent
+    if abs(age) > tolerance:
+        raise InvalidInputError(
+            f"{TIMESTAMP_HEADER} is {abs(age):.0f} s away from now (at most {tolerance:g} s accepted): an old "
+            f"message replayed, or a wrong clock"
+        )
+    if not hmac.compare_digest(sign(secret, body, sent).encode(), signature.encode()):
+        raise InvalidInputError(f"{SIGNATURE_HEADER} does not match the body and timestamp (wrong secret?)")
 
 
 def _headline(payload: Mapping[str, Any], *, with_groups: bool) -> str:
@@ -217,23 +425,59 @@ def _endpoint(url: str) -> str:
         return "the notifier's URL"
 
 
-def _post(config: _HttpConfig, body: bytes, headers: dict[str, str], sleep: Any = time.sleep) -> None:
+def _pinned(url: str, address: str) -> tuple[Any, dict[str, str], dict[str, Any]]:
+    """``url`` with its host replaced by the checked ``address``, the ``Host`` header and TLS server name
+    that keep the request what it was (certificates are still verified against the host name)."""
+    import httpx
+
+    original = httpx.URL(url)
+    if original.host == address or _is_ip(original.host):
+        return original, {}, {}
+    host_header = original.host if original.port is None else f"{original.host}:{original.port}"
+    extensions = {"sni_hostname": original.host} if original.scheme == "https" else {}
+    return original.copy_with(host=address), {"Host": host_header}, extensions
+
+
+def _post(
+    config: _HttpConfig,
+    body: bytes,
+    headers: dict[str, str],
+    sleep: Any = time.sleep,
+    *,
+    destinations: DestinationPolicy = PUBLIC_ONLY,
+    secret: str | None = None,
+) -> None:
+    """POST ``body`` with retries, to the address ``destinations`` allows; signed per attempt with ``secret``."""
     import httpx
 
     endpoint = _endpoint(config.url)
     problem = ""
-    with httpx.Client(timeout=config.timeout) as client:
+    # redirects are not followed: a receiver must not be able to send the service elsewhere
+    with httpx.Client(timeout=config.timeout, follow_redirects=False) as client:
         for attempt in range(config.max_attempts):
             if attempt:
                 sleep(config.backoff * 2 ** (attempt - 1))
+            target, pinned_headers, extensions = _pinned(config.url, destinations.address(config.url))
+            sent = {**config.headers, **headers, **pinned_headers}
+            if secret:
+                timestamp = int(time.time())
+                sent[TIMESTAMP_HEADER] = str(timestamp)
+                sent[SIGNATURE_HEADER] = sign(secret, body, timestamp)
             try:
-                response = client.post(config.url, content=body, headers={**config.headers, **headers})
+                response = client.post(target, content=body, headers=sent, extensions=extensions)
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {str(exc).replace(config.url, endpoint)}"
                 continue
             if response.status_code < 300:
                 return
             problem = f"HTTP {response.status_code}"
+            if response.is_redirect:
+                location = _endpoint(response.headers.get("location", ""))
+                raise NotificationError(
+                    f"{endpoint} answered with a redirect ({problem} to {location}); redirects are not followed: "
+                    f"configure the final URL",
+                    retryable=False,
+                )
             if response.status_code < 500 and response.status_code not in (408, 429):
                 raise NotificationError(f"{endpoint} refused the notification ({problem})", retryable=False)
     raise NotificationError(
@@ -241,11 +485,18 @@ def _post(config: _HttpConfig, body: bytes, headers: dict[str, str], sleep: Any 
     )
 
 
-def send_notification(config: AnyNotifier, payload: Mapping[str, Any], idempotency_key: str) -> None:
+def send_notification(
+    config: AnyNotifier,
+    payload: Mapping[str, Any],
+    idempotency_key: str,
+    *,
+    destinations: DestinationPolicy = PUBLIC_ONLY,
+) -> None:
     """Deliver ``payload`` with one notifier; raises :class:`~fairwatch.exceptions.NotificationError`.
 
     ``idempotency_key`` travels with the notification (header, body or environment) so that a
-    receiver can drop the duplicates a retry may cause.
+    receiver can drop the duplicates a retry may cause. Webhook and Slack notifiers send only where
+    ``destinations`` allows (by default: public addresses).
 
     Examples
     --------
@@ -255,9 +506,7 @@ def send_notification(config: AnyNotifier, payload: Mapping[str, Any], idempoten
     if isinstance(config, WebhookNotifier):
         body = _body(payload, idempotency_key)
         headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key, "X-Fairwatch-Event": event}
-        if config.secret:
-            headers[SIGNATURE_HEADER] = sign(config.secret, body)
-        _post(config, body, headers)
+        _post(config, body, headers, destinations=destinations, secret=config.secret)
     elif isinstance(config, SlackNotifier):
         text = _headline(payload, with_groups=True)
         reason = str(payload.get("evidence", {}).get("reason", ""))
@@ -272,6 +521,7 @@ def send_notification(config: AnyNotifier, payload: Mapping[str, Any], idempoten
             config,
             json.dumps(message).encode("utf-8"),
             {"Content-Type": "application/json", "Idempotency-Key": idempotency_key},
+            destinations=destinations,
         )
     elif isinstance(config, EmailNotifier):
         _send_email(config, payload, idempotency_key)
@@ -352,9 +602,17 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def deliver_due(
-    store: Any, notifiers: Mapping[str, AnyNotifier], now: datetime | None = None, limit: int = 100
+    store: Any,
+    notifiers: Mapping[str, AnyNotifier],
+    now: datetime | None = None,
+    limit: int = 100,
+    *,
+    destinations: DestinationPolicy = PUBLIC_ONLY,
 ) -> DeliveryReport:
-    """Send every due notification of the outbox; failures are recorded and rescheduled."""
+    """Send every due notification of the outbox; failures are recorded and rescheduled.
+
+    HTTP notifiers send only where ``destinations`` allows (checked again at each delivery).
+    """
     now = now or datetime.now(timezone.utc)
     report = DeliveryReport()
     for delivery in store.due_deliveries(now, limit=limit):
@@ -371,7 +629,7 @@ def deliver_due(
                     retryable=False,
                 )
             try:
-                send_notification(config, delivery.payload, delivery.delivery_id)
+                send_notification(config, delivery.payload, delivery.delivery_id, destinations=destinations)
             except NotificationError:
                 raise
             except Exception as exc:  # a broken configuration (e.g. an invalid URL) must not block the outbox

@@ -23,7 +23,7 @@ from typing import Any
 
 from fairwatch.exceptions import UnknownModelError
 from fairwatch.monitor._alerts import RuleRecord, Transition, apply_evaluations
-from fairwatch.monitor._notifiers import AnyNotifier, DeliveryReport, deliver_due
+from fairwatch.monitor._notifiers import PUBLIC_ONLY, AnyNotifier, DeliveryReport, DestinationPolicy, deliver_due
 from fairwatch.monitor._rules import AnyRule, evaluate_rule
 from fairwatch.monitor._store import Store
 
@@ -71,9 +71,11 @@ class RuleScheduler:
         interval: float = 60.0,
         on_pass: Callable[[PassReport], None] | None = None,
         clock: Callable[[], datetime] | None = None,
+        destinations: DestinationPolicy = PUBLIC_ONLY,
     ) -> None:
         self.store = store
         self.notifiers = dict(notifiers)
+        self.destinations = destinations
         self.interval = interval
         self.on_pass = on_pass
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -110,7 +112,7 @@ class RuleScheduler:
         if self._stopping.is_set():
             return report  # the outbox keeps the due notifications for the next start
         try:
-            report.deliveries = deliver_due(self.store, self.notifiers, now)
+            report.deliveries = deliver_due(self.store, self.notifiers, now, destinations=self.destinations)
         except Exception as exc:
             report.errors.append(f"sending notifications failed: {type(exc).__name__}: {exc}")
             log.warning("rule scheduler: %s; retrying next pass", report.errors[-1])

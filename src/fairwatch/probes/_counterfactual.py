@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairwatch._audit_model import DEFAULT_BATCH_SIZE, ModelOutputs, ModelScorer, n_rows
+from fairwatch._audit_model import ModelOutputs, ModelScorer
 from fairwatch._encode import encode, python_scalar
 from fairwatch._frame import Column
+from fairwatch._model_rows import DEFAULT_BATCH_SIZE, n_rows
 from fairwatch._typing import FloatArray
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError
 from fairwatch.metrics._intervals import wilson_interval, z_value

@@ -31,6 +31,8 @@ from fairwatch.exceptions import (
 )
 from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_store, window_metrics
 from fairwatch.monitor._events import EventTime
+from fairwatch.server._capacity import ReadGate, StoreProbe
+from fairwatch.server._http import BodyTimeout
 from fairwatch.server._security import Authenticator, Principal, add_cors
 from fairwatch.server._settings import Settings
 from fairwatch.server._telemetry import Telemetry
@@ -141,10 +143,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         401: "Missing, invalid or revoked API key",
         403: "The API key lacks the scope this operation needs",
         404: "Unknown model (or one the API key is not granted) or resource",
+        408: "The request body did not arrive within FAIRWATCH_BODY_TIMEOUT; nothing was stored",
         413: "Request body too large",
-        422: "Invalid request: the message names the field (and the event's index)",
+        422: "Invalid request: the message names the field (and the event's index), or the limit a read exceeded",
         429: "Rate limit of the API key exceeded; see Retry-After",
-        503: "The store is unavailable; nothing was written, retry later",
+        503: "The store is unavailable, or every read slot is busy; nothing was written, retry after Retry-After",
     }.items()
 }
 
@@ -357,6 +360,7 @@ class ServiceContext:
 ROUTER_MODULES: tuple[str, ...] = (
     "fairwatch.server._dashboard",
     "fairwatch.server._estimates_api",
+    "fairwatch.server._keys_api",
     "fairwatch.server._rules_api",
     "fairwatch.stream._service",
 )
@@ -384,6 +388,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     auth = Authenticator(settings, active_store)
     telemetry = Telemetry()
     context = ServiceContext(settings=settings, store=active_store, auth=auth, telemetry=telemetry)
+    probe = StoreProbe(active_store.ping)
+    context.shutdown.append(probe.close)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
@@ -410,12 +416,23 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(FairwatchError, _fairwatch_error)
+    read_gate = ReadGate(
+        None,
+        slots=settings.read_concurrency,
+        queue_limit=settings.read_queue_limit,
+        queue_timeout=settings.read_queue_timeout,
+        timeout=settings.read_timeout,
+    )
+    context.startup.insert(0, read_gate.reset)
+    app.add_middleware(_Bound, middleware=read_gate)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyTimeout, timeout=settings.body_timeout)
     add_cors(app, settings)
     app.openapi = _document_bodies(app)  # type: ignore[method-assign]
     app.state.store = active_store
     app.state.telemetry = telemetry
     app.state.context = context
+    app.state.read_gate = read_gate
 
     as_writer = Depends(auth.require("ingest"))
     as_reader = Depends(auth.require("read"))
@@ -549,12 +566,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
 
     @app.get("/v1/health", response_model=HealthResponse, tags=["operations"])
-    def health() -> Response:
-        """Liveness and store reachability (503 when the store is unreachable)."""
-        try:
-            active_store.ping()
-        except StoreUnavailableError as exc:
-            return _error(503, f"store unreachable: {exc}")
+    async def health() -> Response:
+        """Liveness and store reachability (503 when the store is unreachable or slow to answer).
+
+        Never waits behind reads or ingest: the store is pinged on a thread of its own.
+        """
+        problem = await probe.problem()
+        if problem is not None:
+            return _error(503, f"store unreachable: {problem}")
         body = HealthResponse(status="ok", store="reachable", version=__version__)
         return JSONResponse(body.model_dump())
 
@@ -568,6 +587,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     for module in ROUTER_MODULES:
         app.include_router(importlib.import_module(module).build_router(context))
     return app
+
+
+class _Bound:
+    """Mounts an already built ASGI middleware object (``add_middleware`` wants a class)."""
+
+    def __init__(self, app: Any, middleware: ReadGate) -> None:
+        middleware.app = app
+        self.middleware = middleware
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.middleware(scope, receive, send)
 
 
 def _update_gauges(telemetry: Telemetry, model: str, windows: list[Any]) -> None:

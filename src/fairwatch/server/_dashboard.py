@@ -47,7 +47,7 @@ from fairwatch.monitor._estimate import (
 from fairwatch.monitor._events import EventTime
 from fairwatch.monitor._windows import _aligned_range, _check_sensitive
 from fairwatch.server._app import ServiceContext
-from fairwatch.server._security import Principal, unknown_model
+from fairwatch.server._security import Principal, client_address, unknown_model
 
 __all__ = ["ASSETS", "CONTENT_SECURITY_POLICY", "SESSION_COOKIE", "SessionStore", "build_router"]
 
@@ -376,20 +376,21 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         response.headers.update(SECURITY_HEADERS)
         response.headers["Cache-Control"] = "no-store"
 
-    def authenticate(key: str) -> Principal:
+    def authenticate(key: str, request: Request) -> Principal:
         """The key checked as a bearer key of scope ``read`` would be: 401, 403 or 429 when it fails."""
-        return ctx.auth.authenticate(HTTPAuthorizationCredentials(scheme="Bearer", credentials=key), "read")
+        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=key)
+        return ctx.auth.authenticate(credentials, "read", client_address(request))
 
     def current_viewer(request: Request) -> Principal:
         """The caller behind the session cookie, its key checked again (revoked: the session ends)."""
         if settings.auth_disabled:
-            return authenticate("")
+            return authenticate("", request)
         token = request.cookies.get(SESSION_COOKIE, "")
         key = sessions.key(token) if token else None
         if key is None:
             raise HTTPException(401, "not logged in: log in with an API key of scope 'read'")
         try:
-            return authenticate(key)
+            return authenticate(key, request)
         except HTTPException as exc:
             if exc.status_code in (401, 403):
                 sessions.close(token)
@@ -431,7 +432,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         if settings.auth_disabled:
             return {"authenticated": True, "auth_disabled": True, "scopes": []}
         key = body.api_key.strip()
-        viewer = authenticate(key)
+        viewer = authenticate(key, request)
         previous = request.cookies.get(SESSION_COOKIE)
         if previous:
             sessions.close(previous)

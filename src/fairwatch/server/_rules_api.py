@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from fairwatch.exceptions import InvalidInputError
 from fairwatch.monitor._alerts import ALERT_STATES, AlertRecord, RuleRecord
 from fairwatch.monitor._events import MODEL_NAME, EventTime
-from fairwatch.monitor._notifiers import parse_notifiers
+from fairwatch.monitor._notifiers import DestinationPolicy, check_destinations, parse_notifiers
 from fairwatch.monitor._rules import AnyRule, Rule, evaluate_rule
 from fairwatch.monitor._scheduler import RuleScheduler, refresh_firing_gauge
 from fairwatch.server._app import ServiceContext
@@ -141,11 +141,20 @@ def _alert_out(alert: AlertRecord) -> AlertOut:
 def build_router(ctx: ServiceContext) -> APIRouter:
     store = ctx.store
     notifiers = parse_notifiers(ctx.settings.notifiers)
+    destinations = DestinationPolicy.from_settings(
+        ctx.settings.notifier_allow_private, ctx.settings.notifier_allowed_hosts
+    )
 
     def refresh_gauge(*_: Any) -> None:
         refresh_firing_gauge(store, ctx.telemetry.alerts_firing)
 
-    scheduler = RuleScheduler(store, notifiers, interval=ctx.settings.evaluation_interval, on_pass=refresh_gauge)
+    scheduler = RuleScheduler(
+        store,
+        notifiers,
+        interval=ctx.settings.evaluation_interval,
+        on_pass=refresh_gauge,
+        destinations=destinations,
+    )
     setattr(ctx, "rule_scheduler", scheduler)  # noqa: B010 - ServiceContext has no slot for it
 
     async def show_firing_alerts() -> None:
@@ -169,6 +178,8 @@ def build_router(ctx: ServiceContext) -> APIRouter:
                 f"notify: unknown notifier(s) {', '.join(map(repr, unknown))}; configured: "
                 f"{', '.join(sorted(notifiers))} (set FAIRWATCH_NOTIFIERS to add more)"
             )
+        # an HTTP notifier must send to an allowed address (checked again at each delivery)
+        check_destinations({name: notifiers[name] for name in rule.notify}, destinations)
 
     def found_rule(rule_id: str) -> RuleRecord:
         record = store.get_rule(rule_id)

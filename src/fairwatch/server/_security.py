@@ -6,16 +6,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fairwatch.exceptions import UnknownModelError
 from fairwatch.monitor import Store
 from fairwatch.monitor._store import SCOPES, hash_key
-from fairwatch.server._ratelimit import RateLimiter
+from fairwatch.server._ratelimit import FailedAuthLimiter, RateLimiter
 from fairwatch.server._settings import Settings, match_env_key, parse_key_grants
 
-__all__ = ["Authenticator", "Principal", "add_cors", "unknown_model"]
+__all__ = ["Authenticator", "Principal", "add_cors", "client_address", "unknown_model"]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -66,8 +66,10 @@ class Authenticator:
     """Checks ``Authorization: Bearer <key>`` against environment keys and keys in the store.
 
     Keys are never logged nor kept: environment keys are compared by SHA-256 digest in constant time,
-    stored keys are looked up by their SHA-256 digest. With a rate limit configured, each key gets a
-    token bucket; a request beyond it gets 429 with ``Retry-After``.
+    stored keys are looked up by their SHA-256 digest, on every request (no cache: a revoked key is
+    refused at once). With a rate limit configured, each key gets a token bucket; a request beyond it
+    gets 429 with ``Retry-After``. Failed authentications are limited per client address
+    (``FAIRWATCH_AUTH_FAILURES_PER_MINUTE``, see :class:`FailedAuthLimiter`).
     """
 
     def __init__(self, settings: Settings, store: Store) -> None:
@@ -75,6 +77,7 @@ class Authenticator:
         self.env_keys = parse_key_grants(settings.api_keys)
         self.store = store
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.failures = FailedAuthLimiter(settings.auth_failures_per_minute)
 
     def principal(self, presented: str) -> Principal | None:
         """The caller a key stands for, or None for an unknown or revoked key."""
@@ -94,8 +97,21 @@ class Authenticator:
         principal = self.principal(presented)
         return None if principal is None else principal.scopes
 
-    def authenticate(self, credentials: HTTPAuthorizationCredentials | None, scope: str) -> Principal:
-        """The caller, if its key is valid, has ``scope`` and is within its rate limit; else 401/403/429."""
+    def _too_many_failures(self, wait: float) -> HTTPException:
+        return HTTPException(
+            429,
+            f"too many failed authentications from this address: at most {self.failures.per_minute} per minute "
+            f"(FAIRWATCH_AUTH_FAILURES_PER_MINUTE); retry in {RateLimiter.retry_after(wait)} s",
+            headers={"Retry-After": RateLimiter.retry_after(wait)},
+        )
+
+    def authenticate(
+        self, credentials: HTTPAuthorizationCredentials | None, scope: str, client: str = "unknown"
+    ) -> Principal:
+        """The caller, if its key is valid, has ``scope`` and is within its rate limit; else 401/403/429.
+
+        ``client`` is the caller's address, which failed authentications are counted by.
+        """
         if self.disabled:
             principal = OPEN
         else:
@@ -103,9 +119,17 @@ class Authenticator:
                 raise HTTPException(
                     401, "missing API key: send 'Authorization: Bearer <key>'", headers={"WWW-Authenticate": "Bearer"}
                 )
+            identity = hash_key(credentials.credentials)
+            wait = self.failures.blocked(client, identity)
+            if wait > 0:  # the key is not even looked up: the address cannot go on guessing
+                raise self._too_many_failures(wait)
             found = self.principal(credentials.credentials)
             if found is None:
+                wait = self.failures.failed(client)
+                if wait > 0:
+                    raise self._too_many_failures(wait)
                 raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+            self.failures.succeeded(client, identity)
             if not found.allows(scope):
                 raise HTTPException(403, f"this API key lacks the {scope!r} scope (it has: {', '.join(found.scopes)})")
             principal = found
@@ -122,8 +146,10 @@ class Authenticator:
     def require(self, scope: str) -> Callable[..., Principal]:
         """A dependency: the authenticated caller with ``scope``."""
 
-        def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-            return self.authenticate(credentials, scope)
+        def check(
+            request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+        ) -> Principal:
+            return self.authenticate(credentials, scope, client_address(request))
 
         return check
 
@@ -135,14 +161,21 @@ class Authenticator:
         """
 
         def check(
-            model: str, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+            model: str,
+            request: Request,
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         ) -> Principal:
-            principal = self.authenticate(credentials, scope)
+            principal = self.authenticate(credentials, scope, client_address(request))
             if not principal.sees(model):
                 raise unknown_model(model)
             return principal
 
         return check
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (the forwarded one behind a trusted proxy: uvicorn's ``--forwarded-allow-ips``)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def add_cors(app: FastAPI, settings: Settings) -> None:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         beyond it the service answers 429 with ``Retry-After``. ``0`` (the default) turns the limit off.
     rate_limit_burst : int
         Requests a key may make at once before the average applies (default: twice the rate, at least 1).
+    auth_failures_per_minute : int
+        Failed authentications (unknown or revoked keys) a client address may make per minute
+        (``FAIRWATCH_AUTH_FAILURES_PER_MINUTE``, default 30); beyond it the address gets 429 with
+        ``Retry-After`` and its keys are not looked up, except keys that already worked from it.
+        ``0`` turns the limit off.
     cors_origins : str
         Comma-separated origins allowed to call the API from a browser (``FAIRWATCH_CORS_ORIGINS``);
         empty (the default) sends no CORS headers at all.
@@ -58,10 +63,46 @@ class Settings(BaseSettings):
         Seconds between two passes of the alert-rule scheduler (``FAIRWATCH_EVALUATION_INTERVAL``,
         default 60); each pass evaluates the windows that closed since the last one and sends due
         notifications. ``0`` turns the scheduler off (e.g. on all but one replica).
+    body_timeout : float
+        Seconds within which a request body must arrive in full (``FAIRWATCH_BODY_TIMEOUT``, default
+        60); a body that stalls or trickles gets 408 and nothing of it is stored.
+    header_timeout : float
+        Seconds within which a request's headers must arrive (``FAIRWATCH_HEADER_TIMEOUT``, default 10),
+        from the connection opening or the first byte of the next request; else 408 and the
+        connection is closed. Applies under ``fairwatch serve``.
+    max_header_bytes : int
+        Largest request head (``FAIRWATCH_MAX_HEADER_BYTES``, default 64 KiB); larger gets 431 and the
+        connection is closed. Applies under ``fairwatch serve``.
+    max_connections : int
+        Connections open at once (``FAIRWATCH_MAX_CONNECTIONS``, default 1000); more get 503 and are
+        closed as they open. Applies under ``fairwatch serve``.
+    keep_alive_timeout : int
+        Seconds an idle kept-alive connection stays open (``FAIRWATCH_KEEP_ALIVE_TIMEOUT``, default 5).
+        Applies under ``fairwatch serve``.
+    read_concurrency : int
+        Aggregate reads (metrics, drift, estimates, back-tests, the dashboard's charts, the model list)
+        computed at once (``FAIRWATCH_READ_CONCURRENCY``, default 4). Health checks and ingest never
+        wait for these slots.
+    read_queue_limit : int
+        Reads waiting for a slot at most (``FAIRWATCH_READ_QUEUE_LIMIT``, default 64); more get 503
+        with ``Retry-After`` at once.
+    read_queue_timeout : float
+        Seconds a read waits for a slot (``FAIRWATCH_READ_QUEUE_TIMEOUT``, default 5) before it gets
+        503 with ``Retry-After``.
+    read_timeout : float
+        Seconds a read may compute (``FAIRWATCH_READ_TIMEOUT``, default 30) before it gets 422 naming
+        the limit; the computation ends in the background, keeping its slot.
     notifiers : str
         Named notifier configurations as a JSON object (``FAIRWATCH_NOTIFIERS``), e.g.
         ``{"oncall": {"type": "webhook", "url": "https://...", "secret": "..."}}``; rules list the
         names in ``notify``. ``log`` is always available.
+    notifier_allow_private : bool
+        Let webhook and Slack notifiers send to loopback, private, link-local and other non-public
+        addresses (``FAIRWATCH_NOTIFIER_ALLOW_PRIVATE``; off by default: such URLs are refused when a
+        rule names the notifier and at each delivery).
+    notifier_allowed_hosts : str
+        Comma-separated host names and IP networks notifiers may send to whatever they resolve to
+        (``FAIRWATCH_NOTIFIER_ALLOWED_HOSTS``, e.g. ``alerts.internal,10.20.0.0/16``).
     """
 
     model_config = SettingsConfigDict(env_prefix="FAIRWATCH_", extra="ignore")
@@ -72,12 +113,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = 32 * 1024 * 1024
     rate_limit_per_second: float = Field(default=0.0, ge=0.0)
     rate_limit_burst: int = Field(default=0, ge=0)
+    auth_failures_per_minute: int = Field(default=30, ge=0)
     cors_origins: str = ""
     metrics_require_key: bool = False
     session_cookie_secure: bool | None = None
     session_ttl_seconds: int = Field(default=8 * 3600, gt=0)
     evaluation_interval: float = Field(default=60.0, ge=0.0)
+    body_timeout: float = Field(default=60.0, gt=0.0)
+    header_timeout: float = Field(default=10.0, gt=0.0)
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_connections: int = Field(default=1000, ge=1)
+    keep_alive_timeout: int = Field(default=5, ge=1)
+    read_concurrency: int = Field(default=4, ge=1)
+    read_queue_limit: int = Field(default=64, ge=0)
+    read_queue_timeout: float = Field(default=5.0, ge=0.0)
+    read_timeout: float = Field(default=30.0, gt=0.0)
     notifiers: str = ""
+    notifier_allow_private: bool = False
+    notifier_allowed_hosts: str = ""
 
 
 class KeyGrant(NamedTuple):
