@@ -44,17 +44,22 @@ KEYS_THROUGH_SERVICE = (
 INGEST_THROUGH_SERVICE = "send the events through the running service instead: add --url http://HOST:PORT --api-key"
 
 
-def _open(store: str | None, through_service: str = "stop the process holding it, or use its API") -> Any:
+def _open(
+    store: str | None, through_service: str = "stop the process holding it, or use its API", progress: Any = None
+) -> Any:
+    """Open the store (an earlier release's store is upgraded first, reporting to ``progress``)."""
     try:
         from fairwatch.monitor import open_store
         from fairwatch.server._settings import Settings
     except ImportError as exc:
         raise MissingDependencyError("monitoring needs the server extra: pip install 'fairwatch[server]'") from exc
     from fairwatch.exceptions import StoreUnavailableError
+    from fairwatch.server._settings import store_options
 
-    url = store or Settings().store
+    settings = Settings() if store is None else Settings(store=store)
+    url = settings.store
     try:
-        return open_store(url)
+        return open_store(url, **store_options(settings), progress=progress)
     except StoreUnavailableError as exc:
         # DuckDB lets one process open the file: here, most likely a running `fairwatch serve`
         if url.startswith("duckdb://") and "lock" in str(exc).lower():

@@ -431,6 +431,7 @@ def demo_command(
 #: Modules that add commands to the CLI, each with ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (
     "fairwatch._cli_monitor",
+    "fairwatch._cli_rollups",
     "fairwatch._cli_stream",
     "fairwatch._cli_report",
     "fairwatch._cli_model",

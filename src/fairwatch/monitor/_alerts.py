@@ -18,7 +18,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,7 +36,10 @@ __all__ = [
 ]
 
 ALERT_STATES = ("firing", "resolved")
-DELIVERY_STATES = ("pending", "sent", "failed", "silenced", "skipped")
+DELIVERY_STATES = ("pending", "sending", "sent", "failed", "silenced", "skipped")
+#: How long a replica holds the notifications it took before another may take them (a replica that
+#: died while sending): the receiver may then get one retry, with the same Idempotency-Key.
+DELIVERY_LEASE = timedelta(minutes=2)
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -552,6 +555,22 @@ class AlertStore(ABC):
             [now, int(limit)],
         )
         return [_delivery_from_row(r) for r in rows]
+
+    def claim_due_deliveries(
+        self, now: datetime, limit: int = 100, lease: timedelta = DELIVERY_LEASE
+    ) -> list[DeliveryRecord]:
+        """Take the due notifications for this process, oldest first: each is marked ``sending`` until
+        ``now + lease``, so another replica passing at the same time does not send it too (its update
+        re-checks the row and skips it). A notification whose lease ran out (its sender died) is due again.
+        """
+        due = "status IN ('pending', 'sending') AND next_attempt <= ?"
+        rows = self._execute(
+            f"UPDATE alert_deliveries SET status = 'sending', next_attempt = ? WHERE delivery_id IN "
+            f"(SELECT delivery_id FROM alert_deliveries WHERE {due} ORDER BY created, delivery_id LIMIT ?) "
+            f"AND {due} RETURNING {_DELIVERY_COLUMNS}",
+            [now + lease, now, int(limit), now],
+        )
+        return sorted((_delivery_from_row(r) for r in rows), key=lambda d: (d.created, d.delivery_id))
 
     def record_delivery(self, delivery: DeliveryRecord) -> None:
         self._execute(

@@ -615,7 +615,7 @@ def deliver_due(
     """
     now = now or datetime.now(timezone.utc)
     report = DeliveryReport()
-    for delivery in store.due_deliveries(now, limit=limit):
+    for delivery in store.claim_due_deliveries(now, limit=limit):
         config = notifiers.get(delivery.notifier)
         if config is not None and delivery.event not in config.events:
             _finish(store, delivery, "skipped", None, now)
@@ -642,6 +642,7 @@ def deliver_due(
             delivery.last_error = str(exc)[:500]
             if exc.retryable and delivery.attempts < MAX_DELIVERY_ATTEMPTS:
                 delivery.next_attempt = now + retry_delay(delivery.attempts)
+                delivery.status = "pending"
                 store.record_delivery(delivery)
                 report.retrying += 1
             else:

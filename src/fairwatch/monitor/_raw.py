@@ -42,7 +42,8 @@ def raw_window_rows(
     scores = store.query(
         f"SELECT {window}, group_id, prediction, label, {bins}, count(*), "
         f"CAST(sum(CAST(round(score * {NANO}) AS BIGINT)) AS BIGINT), "
-        f"CAST(sum(CAST(round(score * score * {NANO}) AS BIGINT)) AS BIGINT) "
+        # (PostgreSQL refuses a product that underflows: a square far below a nano is 0 anyway)
+        f"CAST(sum(CASE WHEN score < 1e-100 THEN 0 ELSE CAST(round(score * score * {NANO}) AS BIGINT) END) AS BIGINT) "
         f"FROM events WHERE {where} AND label IS NOT NULL AND score IS NOT NULL GROUP BY 1, 2, 3, 4, 5",
         params,
     )

@@ -142,11 +142,12 @@ def number_exponent(values: FloatArray) -> int:
         return -2
     low, high = np.percentile(finite, [5, 95]) if finite.size >= 20 else (finite.min(), finite.max())
     spread = float(high - low)
-    if spread > 0:
+    tiny = 10.0 ** _EXPONENTS[0]
+    if spread / 50 > tiny:
         exponent = math.floor(math.log10(spread / 50))
     else:
         magnitude = float(np.abs(finite).max())
-        exponent = math.floor(math.log10(magnitude / 100)) if magnitude > 0 else -2
+        exponent = math.floor(math.log10(magnitude / 100)) if magnitude / 100 > tiny else -2
     return int(min(max(exponent, _EXPONENTS[0]), _EXPONENTS[1]))
 
 

@@ -304,6 +304,14 @@ class Store(AlertStore, ABC):
         """The model's labels (kept for callers of the earlier interface: the roll-ups make them exact)."""
         return self.labels(model, limit)
 
+    def has_scores(self, model: str) -> bool:
+        """Whether any prediction of ``model`` carries a score."""
+        series = self.series_ids(model)
+        if not series:
+            return False
+        marks = ", ".join("?" * len(series))
+        return bool(self.query(f"SELECT 1 FROM rollup_scores WHERE level = 2 AND series IN ({marks}) LIMIT 1", series))
+
     def time_range(self, model: str) -> tuple[datetime, datetime] | None:
         """Timestamps of ``model``'s first and last prediction; None when it has none."""
         series = self.series_ids(model)
@@ -352,11 +360,19 @@ class Store(AlertStore, ABC):
         A prediction's row goes with its timestamp; a placeholder or a pending outcome (an outcome
         whose prediction never arrived) with the outcome's timestamp.
         """
+        from fairwatch.monitor._rebuild import day_floor
+
+        # from the next midnight on, every raw event is still there (rebuilds and checks start there)
+        kept_since = day_floor(before) + timedelta(days=0 if day_floor(before) == before else 1)
         with self._transaction() as tx:
             deleted = tx.execute(
                 "DELETE FROM events WHERE ts < ? OR (ts IS NULL AND label_ts < ?) RETURNING 1", [before, before]
             )
             pending = tx.execute("DELETE FROM pending_outcomes WHERE label_ts < ? RETURNING 1", [before])
+            found = tx.execute("SELECT value FROM store_meta WHERE key = 'raw_kept_since'")
+            if not found or datetime.fromisoformat(found[0][0]) < kept_since:
+                tx.execute("DELETE FROM store_meta WHERE key = 'raw_kept_since'")
+                tx.execute("INSERT INTO store_meta (key, value) VALUES ('raw_kept_since', ?)", [kept_since.isoformat()])
         return len(deleted) + len(pending)
 
     # -- API keys (stored hashed) ------------------------------------------------------------------------

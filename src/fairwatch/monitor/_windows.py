@@ -304,6 +304,12 @@ def window_metrics(
     mapping = group_map(store, model, sensitive)
     check_size(grid.count, len(mapping.keys))
     scored = any(s.block == "scores" for s in specs)
+    if scored and not store.has_scores(model):
+        needing = ", ".join(s.name for s in specs if s.block == "scores")
+        raise InvalidInputError(
+            f"{needing} need scores, and no prediction of model {model!r} has one; send each prediction's "
+            f"probability of the positive label as score"
+        )
     if source == "raw":
         from fairwatch.monitor._raw import raw_window_rows
 
@@ -313,7 +319,7 @@ def window_metrics(
         rows = count_rows(store, series, grid)
         score_rows_ = score_rows(store, series, grid, labelled_only=True) if scored else []
     pos_id = dictionary_id("l", model, "", pos_label)
-    cells = _WindowCells.from_rollups(rows, score_rows_, mapping, pos_id, grid.count, score_bins)
+    cells = _WindowCells.from_rollups(rows, score_rows_, mapping, pos_id, grid.count, score_bins, scored)
     options = {"ci": ci, "min_group_size": min_group_size, "n_boot": n_boot, "random_state": random_state}
     stack = WindowStack(
         cells,
@@ -371,6 +377,7 @@ class _WindowCells:
         pos_id: int,
         n_windows: int,
         score_bins: int,
+        scored: bool = False,
     ) -> _WindowCells:
         """``rows`` are ``(window, group id, prediction id, label id, n)`` (label id 0: no outcome yet);
         ``score_rows`` are labelled ``(window, group id, prediction id, label id, bin, n, s1, s2)`` with
@@ -388,8 +395,9 @@ class _WindowCells:
         predictions = np.bincount(cell * 2 + y_pred, weights=weights, minlength=size * 2)
         confusion = np.bincount((cell * 2 + y) * 2 + y_pred, weights=weights * labelled, minlength=size * 4)
         scores = None
-        if score_rows:
-            s_window, s_group, _s_pred, s_label, s_bin, s_n, s1, s2 = (np.asarray(c) for c in zip(*score_rows))
+        if scored:
+            columns = [np.asarray(c) for c in zip(*score_rows)] or [np.zeros(0, np.int64)] * 8
+            s_window, s_group, _s_pred, s_label, s_bin, s_n, s1, s2 = columns
             s_codes = _codes_of(mapping, s_group.astype(np.int64))
             coarse = s_bin.astype(np.int64) // (SCORE_BINS // score_bins)
             s_y = (s_label.astype(np.int64) == pos_id).astype(np.int64)

@@ -33,8 +33,9 @@ from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_
 from fairwatch.monitor._events import EventTime
 from fairwatch.server._capacity import ReadGate, StoreProbe
 from fairwatch.server._http import BodyTimeout
+from fairwatch.server._retention import RawRetention
 from fairwatch.server._security import Authenticator, Principal, add_cors
-from fairwatch.server._settings import Settings
+from fairwatch.server._settings import Settings, raw_retention, store_options
 from fairwatch.server._telemetry import Telemetry
 
 __all__ = ["ROUTER_MODULES", "ServiceContext", "create_app"]
@@ -380,16 +381,28 @@ async def _run_hooks(hooks: Sequence[Callable[[], Awaitable[None] | None]], *, k
             log.exception("a shutdown hook failed (%s); stopping the others", getattr(hook, "__qualname__", hook))
 
 
+def _log_progress(stage: str, done: int, total: int) -> None:
+    """Progress of a store upgrade at start (a store written by an earlier release)."""
+    log.info("store %s: %d of %d events", stage, done, total)
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     """Build the service. ``store`` overrides ``settings.store`` (tests pass one in)."""
     settings = settings or Settings()
     own_store = store is None
-    active_store = store if store is not None else open_store(settings.store)
+    active_store = (
+        store if store is not None else open_store(settings.store, **store_options(settings), progress=_log_progress)
+    )
     auth = Authenticator(settings, active_store)
     telemetry = Telemetry()
     context = ServiceContext(settings=settings, store=active_store, auth=auth, telemetry=telemetry)
     probe = StoreProbe(active_store.ping)
     context.shutdown.append(probe.close)
+    keep = raw_retention(settings)
+    if keep is not None:
+        retention = RawRetention(active_store, keep, settings.retention_interval)
+        context.startup.append(retention.start)
+        context.shutdown.append(retention.stop)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:

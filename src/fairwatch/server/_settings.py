@@ -5,16 +5,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fairwatch.exceptions import InvalidInputError
+from fairwatch.monitor._durations import parse_duration
+from fairwatch.monitor._rollup import Limits
 from fairwatch.monitor._store import SCOPES, check_model_grant
 
-__all__ = ["KeyGrant", "Settings", "match_env_key", "parse_api_keys", "parse_key_grants"]
+__all__ = [
+    "KeyGrant",
+    "Settings",
+    "match_env_key",
+    "parse_api_keys",
+    "parse_key_grants",
+    "raw_retention",
+    "store_options",
+]
 
 
 def _default_store() -> str:
@@ -92,6 +103,21 @@ class Settings(BaseSettings):
     read_timeout : float
         Seconds a read may compute (``FAIRWATCH_READ_TIMEOUT``, default 30) before it gets 422 naming
         the limit; the computation ends in the background, keeping its slot.
+    max_future_skew : str
+        How far ahead of the server's clock an event's timestamp may be (``FAIRWATCH_MAX_FUTURE_SKEW``,
+        default ``1d``; ``off`` turns the check off). Later timestamps get 422; every timestamp must also
+        lie between 1970-01-01 and 2200-01-01.
+    raw_retention : str
+        How long raw events are kept (``FAIRWATCH_RAW_RETENTION``, e.g. ``30d``; default: forever). The
+        roll-ups every read uses are kept; audits, rebuilds and checks need the raw events, and a re-sent
+        event older than the retention counts again.
+    retention_interval : float
+        Seconds between two deletions of expired raw events (default 3600).
+    max_attributes, max_attribute_values, max_groups, max_labels, max_versions, max_features, max_categories : int
+        Per-model bounds of the roll-ups (``FAIRWATCH_MAX_ATTRIBUTES``...): sensitive attribute names (20),
+        distinct values per attribute (1,000), groups (10,000), labels (64), versions (1,000), feature
+        names (200); a batch over one gets 422 naming the limit, and nothing of it is stored. Text values
+        of a feature beyond ``max_categories`` (1,000) are counted together as ``(other)``.
     notifiers : str
         Named notifier configurations as a JSON object (``FAIRWATCH_NOTIFIERS``), e.g.
         ``{"oncall": {"type": "webhook", "url": "https://...", "secret": "..."}}``; rules list the
@@ -128,9 +154,47 @@ class Settings(BaseSettings):
     read_queue_limit: int = Field(default=64, ge=0)
     read_queue_timeout: float = Field(default=5.0, ge=0.0)
     read_timeout: float = Field(default=30.0, gt=0.0)
+    max_future_skew: str = "1d"
+    raw_retention: str = ""
+    retention_interval: float = Field(default=3600.0, gt=0.0)
+    max_attributes: int = Field(default=Limits.attributes, ge=1)
+    max_attribute_values: int = Field(default=Limits.values, ge=1)
+    max_groups: int = Field(default=Limits.groups, ge=1)
+    max_labels: int = Field(default=Limits.labels, ge=2)
+    max_versions: int = Field(default=Limits.versions, ge=1)
+    max_features: int = Field(default=Limits.features, ge=0)
+    max_categories: int = Field(default=Limits.categories, ge=1)
     notifiers: str = ""
     notifier_allow_private: bool = False
     notifier_allowed_hosts: str = ""
+
+
+class StoreOptions(TypedDict):
+    limits: Limits
+    max_future_skew: timedelta | None
+
+
+def store_options(settings: Settings) -> StoreOptions:
+    """The store's limits and clock-skew allowance from the settings (``open_store`` keyword arguments)."""
+    skew = settings.max_future_skew.strip().lower()
+    return {
+        "limits": Limits(
+            attributes=settings.max_attributes,
+            values=settings.max_attribute_values,
+            groups=settings.max_groups,
+            labels=settings.max_labels,
+            versions=settings.max_versions,
+            features=settings.max_features,
+            categories=settings.max_categories,
+        ),
+        "max_future_skew": None if skew in ("off", "none", "") else parse_duration(skew),
+    }
+
+
+def raw_retention(settings: Settings) -> timedelta | None:
+    """How long raw events are kept (None: forever, the default)."""
+    text = settings.raw_retention.strip().lower()
+    return None if text in ("", "forever", "off") else parse_duration(text)
 
 
 class KeyGrant(NamedTuple):
