@@ -99,7 +99,7 @@ def check_command(
         target.close()
     if differing:
         typer.echo(
-            f"run `fairwatch rollups rebuild --model MODEL` to recompute them ({differing:,} rows differ)", err=True
+            f"{differing:,} rows differ: run `fairwatch rollups rebuild --model MODEL` to recompute them", err=True
         )
         raise typer.Exit(1)
 

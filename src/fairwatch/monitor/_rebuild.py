@@ -181,7 +181,7 @@ def rebuild(store: Store, model: str, since: datetime | None = None, progress: P
         done_rows += _rebuild_day(store, model, d0, d1)
         if progress is not None:
             progress("rebuild", index + 1, len(days))
-    store.dictionary.forget(model)
+    store.forget_dictionary(model)
     return done_rows
 
 
@@ -401,7 +401,7 @@ def _upgrade_from_v0(store: Store, progress: Progress | None) -> None:
         for table in ("predictions", "outcomes", "labels_seen", "feature_names"):
             tx.execute(f"DROP TABLE IF EXISTS {table}")
         tx.execute("DELETE FROM store_meta WHERE key = 'upgrade_v0_days'")
-    store.dictionary.forget()
+    store.forget_dictionary()
 
 
 def _upgrade_day(

@@ -222,8 +222,7 @@ class Store(AlertStore, ABC):
                 counts = work(tx)
         except StaleDictionaryError:
             # another process fixed a feature's bin width first: redo the batch with the stored one
-            self.dictionary.forget()
-            self._loaded_at.clear()
+            self.forget_dictionary()
             with self._transaction() as tx:
                 counts = work(tx)
         self.dictionary.admit(counts.new_entries)
@@ -244,6 +243,14 @@ class Store(AlertStore, ABC):
             self.dictionary.load(model, rows)
             self._loaded_at[model] = time.monotonic()
         return self.dictionary.model(model)
+
+    def forget_dictionary(self, model: str | None = None) -> None:
+        """Read the dictionary of ``model`` (or of every model) from the store again at next use."""
+        self.dictionary.forget(model)
+        if model is None:
+            self._loaded_at.clear()
+        else:
+            self._loaded_at.pop(model, None)
 
     def series_ids(self, model: str, model_version: str | None = None) -> list[int]:
         """Ids of the model's versions (one version when ``model_version`` is given)."""

@@ -107,6 +107,7 @@ class FeatureDriftOut(BaseModel):
     ks_pvalue: float | None = None
     chi2: float | None = None
     chi2_pvalue: float | None = None
+    note: str | None = None
 
 
 class DriftResponse(BaseModel):
