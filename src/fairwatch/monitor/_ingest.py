@@ -57,6 +57,9 @@ class Transaction(Protocol):
     def stage(self, name: str, columns: dict[str, Any]) -> None:
         """Make ``columns`` (a pyarrow table or column dict) readable as relation ``name`` until commit."""
 
+    def fetch_table(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run a query; its rows as a pyarrow table."""
+
 
 @dataclass
 class IngestCounts:

@@ -52,6 +52,14 @@ class _PgTransaction:
         self.cursor.execute(_pg(sql), list(params) or None)
         return list(self.cursor.fetchall()) if self.cursor.description else []
 
+    def fetch_table(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The query's result as a pyarrow table."""
+        import pyarrow as pa
+
+        rows = self.execute(sql, params)
+        names = [c.name for c in self.cursor.description]
+        return pa.table({n: list(v) for n, v in zip(names, zip(*rows))} if rows else {n: [] for n in names})
+
     def stage(self, name: str, columns: Any) -> None:
         """A temporary table dropped at commit, filled by ``COPY`` from CSV written by pyarrow (every
         present value quoted, so an unquoted empty field is NULL and ``""`` an empty string)."""

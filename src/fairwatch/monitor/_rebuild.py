@@ -19,7 +19,6 @@ ingest would have written.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -27,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fairwatch._typing import IntArray
 from fairwatch.exceptions import InvalidInputError, UnknownModelError
 from fairwatch.monitor._dictionary import Entry
 from fairwatch.monitor._events import EARLIEST, LATEST
 from fairwatch.monitor._ingest import (
     IngestCounts,
     Transaction,
-    _us,
     apply_deltas,
     feature_rows,
     lock_model,
@@ -75,50 +74,99 @@ def _utc(value: datetime) -> datetime:
 
 
 # -- raw rows -> deltas -------------------------------------------------------------------------------------
-def raw_deltas(
-    rows: Sequence[tuple[Any, ...]], store: Store, counts: IngestCounts, tx: Transaction | None = None
-) -> Deltas:
-    """Deltas of raw event rows ``(model, model_version, ts, prediction, score, features, group_id, label)``.
+#: The raw columns the roll-ups are computed from, and their types.
+RAW_SCHEMA = (
+    ("model", "string"),
+    ("model_version", "string"),
+    ("ts", "timestamp"),
+    ("prediction", "string"),
+    ("score", "double"),
+    ("features", "string"),
+    ("group_id", "int64"),
+    ("label", "string"),
+)
 
-    Dictionary entries the rows need are written in ``tx`` (none when ``tx`` is None: a check, where
+
+def raw_table(rows: Sequence[tuple[Any, ...]]) -> Any:
+    """Raw event rows ``(model, model_version, ts, prediction, score, features, group_id, label)`` as a
+    pyarrow table."""
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "double": pa.float64(),
+        "int64": pa.int64(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+    }
+    columns = list(zip(*rows)) if rows else [()] * len(RAW_SCHEMA)
+    return pa.table({name: pa.array(list(values), types[kind]) for (name, kind), values in zip(RAW_SCHEMA, columns)})
+
+
+def _as_raw(table: Any) -> Any:
+    """A fetched table with the :data:`RAW_SCHEMA` types (an empty or all-null column has none of its own)."""
+    return table.select([name for name, _ in RAW_SCHEMA]).cast(raw_table([]).schema)
+
+
+def _ids(kind: str, models: Any, values: Any, needed: dict[int, Entry]) -> IntArray:
+    """Dictionary ids of ``(model, value)`` pairs (0 where the value is null), one hash per distinct pair."""
+    import pyarrow.compute as pc
+
+    pairs = pc.binary_join_element_wise(models, pc.fill_null(values, "\x00"), "\x1f")
+    encoded = pc.dictionary_encode(pairs).combine_chunks()
+    ids = []
+    for text in encoded.dictionary.to_pylist():
+        model, value = text.split("\x1f", 1)
+        if value == "\x00":
+            ids.append(0)
+            continue
+        entry = Entry(kind, model, "", value)
+        needed[entry.id] = entry
+        ids.append(entry.id)
+    return (
+        np.asarray(ids, np.int64)[encoded.indices.to_numpy(zero_copy_only=False)]
+        if len(encoded)
+        else np.zeros(0, np.int64)
+    )
+
+
+def raw_deltas(table: Any, store: Store, counts: IngestCounts, tx: Transaction | None = None) -> Deltas:
+    """Deltas of raw events (a table with the :data:`RAW_SCHEMA` columns), as ingest computes them.
+
+    Dictionary entries the events need are written in ``tx`` (none when ``tx`` is None: a check, where
     an unknown entry can only mean a difference)."""
-    if not rows:
+    import pyarrow as pa
+
+    if table.num_rows == 0:
         return Deltas()
-    models = [r[0] for r in rows]
     needed: dict[int, Entry] = {}
-    series: list[int] = []
-    prediction: list[int] = []
-    label: list[int] = []
-    for model, version, _ts, predicted, _score, _features, _group, outcome in rows:
-        for kind, value, out in (("s", version, series), ("l", predicted, prediction)):
-            entry = Entry(kind, model, "", value)
-            needed[entry.id] = entry
-            out.append(entry.id)
-        if outcome is None:
-            label.append(0)
-        else:
-            entry = Entry("l", model, "", outcome)
-            needed[entry.id] = entry
-            label.append(entry.id)
-    features = [None if r[5] is None else json.loads(r[5]) for r in rows]
-    found = feature_rows(models, features, store.dictionary, needed)
+    models = table.column("model")
+    contributions = Contributions(
+        series=_ids("s", models, table.column("model_version"), needed),
+        group_id=table.column("group_id").to_numpy(zero_copy_only=False).astype(np.int64),
+        prediction=_ids("l", models, table.column("prediction"), needed),
+        label=_ids("l", models, table.column("label"), needed),
+        ts_us=table.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False),
+        score=table.column("score").to_numpy(zero_copy_only=False).astype(np.float64),
+        sign=np.ones(table.num_rows, np.int64),
+    )
+    texts = table.column("features").to_pylist()
+    present = [i for i, text in enumerate(texts) if text is not None]
+    if present:
+        names = models.to_pylist()
+        features: list[dict[str, Any] | None] = [None] * len(texts)
+        for i in present:
+            features[i] = json.loads(texts[i])
+        found = feature_rows(names, features, store.dictionary, needed)
+    else:
+        found = (np.zeros(0, np.int64),) * 3
     if tx is not None:
         write_entries(tx, store.dictionary, needed, counts, check=False)
-    ts_us = _us([_utc(r[2]) for r in rows])
-    group = np.asarray([int(r[6]) for r in rows], np.int64)
-    contributions = Contributions(
-        series=np.asarray(series, np.int64),
-        group_id=group,
-        prediction=np.asarray(prediction, np.int64),
-        label=np.asarray(label, np.int64),
-        ts_us=ts_us,
-        score=np.asarray([math.nan if r[4] is None else float(r[4]) for r in rows], np.float64),
-        sign=np.ones(len(rows), np.int64),
-    )
     deltas = contribution_deltas(contributions)
     index, feature, code = found
     if index.size:
-        deltas.features = feature_deltas(contributions.series[index], group[index], ts_us[index], feature, code)
+        deltas.features = feature_deltas(
+            contributions.series[index], contributions.group_id[index], contributions.ts_us[index], feature, code
+        )
     return deltas
 
 
@@ -189,8 +237,8 @@ def _rebuild_day(store: Store, model: str, d0: datetime, d1: datetime) -> int:
     counts = IngestCounts()
     with store._transaction() as tx:
         lock_model(tx, model, exclusive=True)
-        rows = tx.execute(
-            f"SELECT {_RAW_COLUMNS} FROM events WHERE model = ? AND ts >= ? AND ts < ? ORDER BY ts", [model, d0, d1]
+        rows = _as_raw(
+            tx.fetch_table(f"SELECT {_RAW_COLUMNS} FROM events WHERE model = ? AND ts >= ? AND ts < ?", [model, d0, d1])
         )
         series = sorted(
             {
@@ -203,7 +251,7 @@ def _rebuild_day(store: Store, model: str, d0: datetime, d1: datetime) -> int:
             _delete_rollups(tx, series, d0, d1)
         apply_deltas(tx, raw_deltas(rows, store, counts, tx))
     store.dictionary.admit(counts.new_entries)
-    return len(rows)
+    return int(rows.num_rows)
 
 
 # -- checks ------------------------------------------------------------------------------------------------
@@ -228,7 +276,12 @@ def check(store: Store, model: str, progress: Progress | None = None) -> list[Ro
     parts: list[Deltas] = []
     counts = IngestCounts()
     for index, (d0, d1) in enumerate(days):
-        rows = store.query(f"SELECT {_RAW_COLUMNS} FROM events WHERE model = ? AND ts >= ? AND ts < ?", [model, d0, d1])
+        with store._transaction() as tx:  # one snapshot per day
+            rows = _as_raw(
+                tx.fetch_table(
+                    f"SELECT {_RAW_COLUMNS} FROM events WHERE model = ? AND ts >= ? AND ts < ?", [model, d0, d1]
+                )
+            )
         parts.append(raw_deltas(rows, store, counts))
         if progress is not None:
             progress("check", index + 1, len(days))
@@ -437,7 +490,7 @@ def _upgrade_day(
             tx.stage("staging_upgrade", events)
             names = ", ".join(events)
             tx.execute(f"INSERT INTO events ({names}) SELECT {names} FROM staging_upgrade ON CONFLICT DO NOTHING")
-            apply_deltas(tx, raw_deltas(raw, store, counts, tx))
+            apply_deltas(tx, raw_deltas(raw_table(raw), store, counts, tx))
         tx.execute("DELETE FROM store_meta WHERE key = 'upgrade_v0_days'")
         tx.execute("INSERT INTO store_meta (key, value) VALUES ('upgrade_v0_days', ?)", [json.dumps(sorted(finished))])
     store.dictionary.admit(counts.new_entries)
