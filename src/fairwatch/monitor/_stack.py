@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fairwatch._typing import FloatArray, GroupKey, IntArray
+from fairwatch._typing import FloatArray, IntArray
 from fairwatch.exceptions import UndefinedMetricWarning
 from fairwatch.metrics import GroupStats, summarize
 from fairwatch.metrics._intervals import metric_interval, mover_ratio_interval, newcombe_interval
@@ -233,31 +233,37 @@ class _StackedPart:
             )
         return summary
 
-    def disparity_payloads(self, w: int, keys: Sequence[GroupKey], sensitive: Sequence[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def disparity_lists(self) -> dict[str, dict[str, list[Any]]]:
+        """Every disparity's fields for every window as Python lists (``None`` for undefined numbers)."""
+        out: dict[str, dict[str, list[Any]]] = {}
         for name, d in self.disparities.items():
-            found = bool(d.found[w])
-            high, low = int(d.high[w]), int(d.low[w])
-            payload: dict[str, Any] = {
-                "metrics": list(d.metrics),
-                "method": "between_groups",
-                "difference": _num(float(d.diff[w])),
-                "difference_lo": _num(float(d.d_lo[w])),
-                "difference_hi": _num(float(d.d_hi[w])),
-                "ratio": _num(float(d.ratio[w])),
-                "ratio_lo": _num(float(d.r_lo[w])),
-                "ratio_hi": _num(float(d.r_hi[w])),
-                "max_group": dict(zip(sensitive, keys[high])) if found else None,
-                "max_value": _num(float(d.values[w, high])) if found else None,
-                "min_group": dict(zip(sensitive, keys[low])) if found else None,
-                "min_value": _num(float(d.values[w, low])) if found else None,
-                "reference": None,
-                "groups_compared": int(d.compared[w]),
+            rows = np.arange(d.diff.shape[0])
+            out[name] = {
+                "difference": _none_where_nan(d.diff),
+                "difference_lo": _none_where_nan(d.d_lo),
+                "difference_hi": _none_where_nan(d.d_hi),
+                "ratio": _none_where_nan(d.ratio),
+                "ratio_lo": _none_where_nan(d.r_lo),
+                "ratio_hi": _none_where_nan(d.r_hi),
+                "max_value": _none_where_nan(d.values[rows, d.high]),
+                "min_value": _none_where_nan(d.values[rows, d.low]),
+                "high": d.high.tolist(),
+                "low": d.low.tolist(),
+                "found": d.found.tolist(),
+                "compared": d.compared.tolist(),
             }
-            if d.agg:
-                payload["agg"] = d.agg
-            out[name] = payload
         return out
+
+
+def _none_where_nan(values: FloatArray) -> list[Any]:
+    """The values as a list, ``None`` where they are not finite (JSON has no nan)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    if finite.all():
+        return list(values.tolist())
+    out = values.astype(object)
+    out[~finite] = None
+    return list(out.tolist())
 
 
 _ARRAYS = ("diff", "ratio", "high", "low", "compared", "d_lo", "d_hi", "r_lo", "r_hi", "values", "found")
@@ -303,6 +309,7 @@ class WindowStack:
         self.labelled = _StackedPart(labelled_rows, needs_labels, ci, min_size) if needs_labels else None
         self.labelled_n = labelled_n
         self._stats: dict[int, GroupStats | None] = {}
+        self._payload_lists: _PayloadLists | None = None
         self._window_summaries: dict[int, tuple[Summary | None, Summary | None]] = {}
 
     def stats(self, w: int) -> GroupStats | None:
@@ -312,6 +319,8 @@ class WindowStack:
 
     def _by_window(self, w: int) -> tuple[Summary | None, Summary | None]:
         """Summaries of the metrics that are not stacked, for window ``w``."""
+        if not self.by_window:
+            return None, None
         if w not in self._window_summaries:
             stats = self.stats(w)
             free, needs_labels = split_specs(self.by_window)
@@ -341,62 +350,57 @@ class WindowStack:
             merged.append(_merge(fast, other))
         return merged[0], merged[1]
 
+    def _lists(self) -> _PayloadLists:
+        if self._payload_lists is None:
+            self._payload_lists = _PayloadLists(self)
+        return self._payload_lists
+
     def payload(self, result: WindowResult, w: int) -> dict[str, Any]:
-        """``result.to_dict()`` from the arrays."""
+        """``result.to_dict()`` from the arrays (converted to Python lists once for every window)."""
         groups: list[dict[str, Any]] = []
         disparities: dict[str, Any] = {}
-        idx = self.cells.present(w)
-        if idx.size:
-            keys = self.cells.keys
-            slow = self._by_window(w)
-            columns: dict[str, tuple[list[float | None], list[float | None], list[float | None], list[bool]]] = {}
-            for part in (self.free, self.labelled):
-                if part is None:
-                    continue
-                hidden = part.suppressed[w, idx].tolist()
-                for name in part.values:
-                    columns[name] = (
-                        _nums(part.values[name][w, idx]),
-                        _nums(part.lo[name][w, idx]),
-                        _nums(part.hi[name][w, idx]),
-                        hidden,
-                    )
-                disparities.update(part.disparity_payloads(w, keys, self.sensitive))
+        lists = self._lists()
+        present = lists.present[w]
+        if present:
+            columns: dict[str, Any] = dict(lists.metrics)
+            slow = [summary for summary in self._by_window(w) if summary is not None]
             for summary in slow:
-                if summary is None:
-                    continue
+                positions = dict(zip(present, range(len(present))))
                 hidden = summary.suppressed.tolist()
                 for name in summary.values:
-                    columns[name] = (
-                        _nums(summary.values[name]),
-                        _nums(summary.lo[name]),
-                        _nums(summary.hi[name]),
+                    columns[name] = _WindowColumn(
+                        positions,
+                        _none_where_nan(summary.values[name]),
+                        _none_where_nan(summary.lo[name]),
+                        _none_where_nan(summary.hi[name]),
                         hidden,
                     )
-                for name, d in summary.disparities.items():
-                    disparities[name] = d.to_dict(self.sensitive)
-            n = self.cells.n[w, idx].tolist()
-            labelled = self.labelled_n[w, idx].tolist()
             names = [m for m in result.metric_names if m in columns]
-            for j, g in enumerate(idx.tolist()):
+            n, labelled, named = lists.n[w], lists.labelled[w], lists.named
+            for g in present:
                 metrics: dict[str, Any] = {}
                 withheld: list[str] = []
                 for name in names:
-                    values, lo, hi, hidden = columns[name]
-                    if hidden[j]:
+                    value, lo, hi, hidden = columns[name].at(w, g)
+                    if hidden:
                         withheld.append(name)
                         metrics[name] = {"value": None, "lo": None, "hi": None}
                     else:
-                        metrics[name] = {"value": values[j], "lo": lo[j], "hi": hi[j]}
+                        metrics[name] = {"value": value, "lo": lo, "hi": hi}
                 groups.append(
                     {
-                        "group": dict(zip(self.sensitive, keys[g])),
-                        "n": int(n[j]),
-                        "n_labelled": int(labelled[j]),
+                        "group": named[g],
+                        "n": int(n[g]),
+                        "n_labelled": int(labelled[g]),
                         "metrics": metrics,
                         "withheld": withheld,
                     }
                 )
+            for name, fields in lists.disparities.items():
+                disparities[name] = lists.disparity_payload(name, fields, w)
+            for summary in slow:
+                for name, d in summary.disparities.items():
+                    disparities[name] = d.to_dict(self.sensitive)
         return {
             "start": result.start.isoformat(),
             "end": result.end.isoformat(),
@@ -406,6 +410,89 @@ class WindowStack:
             "groups": groups,
             "disparities": disparities,
         }
+
+
+class _WindowColumn:
+    """One metric's values of one window's groups (a window-by-window summary)."""
+
+    def __init__(
+        self, positions: dict[int, int], values: list[Any], lo: list[Any], hi: list[Any], hidden: list[bool]
+    ) -> None:
+        self.positions = positions
+        self.columns = (values, lo, hi, hidden)
+
+    def at(self, w: int, g: int) -> tuple[Any, Any, Any, bool]:
+        j = self.positions[g]
+        values, lo, hi, hidden = self.columns
+        return values[j], lo[j], hi[j], hidden[j]
+
+
+class _StackedColumn:
+    """One metric's values of every window and group, as nested lists."""
+
+    def __init__(self, part: _StackedPart, name: str) -> None:
+        self.values = _nested(part.values[name])
+        self.lo = _nested(part.lo[name])
+        self.hi = _nested(part.hi[name])
+        self.hidden = part.suppressed.tolist()
+
+    def at(self, w: int, g: int) -> tuple[Any, Any, Any, bool]:
+        return self.values[w][g], self.lo[w][g], self.hi[w][g], self.hidden[w][g]
+
+
+def _nested(values: FloatArray) -> list[list[Any]]:
+    flat = _none_where_nan(values.reshape(-1))
+    width = values.shape[-1]
+    return [flat[i : i + width] for i in range(0, len(flat), width)]
+
+
+class _PayloadLists:
+    """What the answers of all windows are made of, converted from arrays to Python lists once."""
+
+    def __init__(self, stack: WindowStack) -> None:
+        cells = stack.cells
+        present_mask = cells.n > 0
+        self.present = [np.flatnonzero(row).tolist() for row in present_mask]
+        self.n = cells.n.tolist()
+        self.labelled = stack.labelled_n.tolist()
+        self.named = [dict(zip(stack.sensitive, key)) for key in cells.keys]
+        self.metrics: dict[str, _StackedColumn | _WindowColumn] = {}
+        self.disparities: dict[str, dict[str, list[Any]]] = {}
+        self.disparity_metrics: dict[str, list[str]] = {}
+        self.disparity_agg: dict[str, str | None] = {}
+        for part in (stack.free, stack.labelled):
+            if part is None:
+                continue
+            for name in part.values:
+                self.metrics[name] = _StackedColumn(part, name)
+            self.disparities.update(part.disparity_lists())
+            for name, d in part.disparities.items():
+                self.disparity_metrics[name] = list(d.metrics)
+                self.disparity_agg[name] = d.agg
+
+    def disparity_payload(self, name: str, fields: dict[str, list[Any]], w: int) -> dict[str, Any]:
+        """A disparity's ``to_dict()`` for window ``w``."""
+        found = fields["found"][w]
+        named = self.named
+        payload: dict[str, Any] = {
+            "metrics": self.disparity_metrics[name],
+            "method": "between_groups",
+            "difference": fields["difference"][w],
+            "difference_lo": fields["difference_lo"][w],
+            "difference_hi": fields["difference_hi"][w],
+            "ratio": fields["ratio"][w],
+            "ratio_lo": fields["ratio_lo"][w],
+            "ratio_hi": fields["ratio_hi"][w],
+            "max_group": named[fields["high"][w]] if found else None,
+            "max_value": fields["max_value"][w] if found else None,
+            "min_group": named[fields["low"][w]] if found else None,
+            "min_value": fields["min_value"][w] if found else None,
+            "reference": None,
+            "groups_compared": fields["compared"][w],
+        }
+        if self.disparity_agg[name]:
+            payload["agg"] = self.disparity_agg[name]
+        return payload
 
 
 def _merge(fast: Summary | None, slow: Summary | None) -> Summary | None:
