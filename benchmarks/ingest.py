@@ -5,6 +5,9 @@ What is measured, per store (DuckDB file, PostgreSQL schema), in one run:
 * **fairwatch**: the real service (``fairwatch.server:create_app``) under uvicorn in a subprocess on
   127.0.0.1, ``POST /v1/predictions`` with an API key: full validation, idempotency (re-sent ids are
   counted no-ops), all-or-nothing batches, acknowledged after the commit;
+* **fairwatch-no-rollups**: the same service with the roll-up maintenance switched off
+  (``benchmarks/_no_rollups.py``): what ingest costs without the per-bucket statistics every read now
+  comes from (the goal: with roll-ups >= 0.8x without);
 * **floor**: a bare FastAPI + pydantic endpoint (no fairwatch code, defined in this file) under the
   same uvicorn settings, doing the same insert with a primary-key conflict check: FastAPI's default
   body parsing into a plain pydantic model, the batch as a pyarrow table, one
@@ -16,8 +19,10 @@ after a warm-up of each, ``--clients`` concurrent httpx clients (threads) post 5
 back to back to one server at a time, in ``--rounds`` alternating rounds that add up to ``--seconds``
 per contender, so that both see the same machine load. Every event has a unique id, a model and
 version, an ISO 8601 timestamp with zone, a 0/1 prediction, a score, two sensitive attributes (sex,
-race) and three features. Events/s counts acknowledged events over the measured wall time; latency
-is the client-side time from sending a batch to reading its acknowledgement; "cpu cores" is the
+race) and three features. ``--timestamps live`` (the default) spreads a batch's timestamps over a
+minute, as a deployed model's traffic is; ``spread`` over 30 days, as a backfill of history is (each
+event then lands in its own 5-minute bucket: the roll-ups' worst case). Events/s counts acknowledged
+events over the measured wall time; latency is the client-side time from sending a batch to reading its acknowledgement; "cpu cores" is the
 server process's CPU time over that wall time (PostgreSQL's own processes are not included).
 
 Run it from the repository root (PostgreSQL expected at 127.0.0.1:5432, database ``test``)::
@@ -68,14 +73,15 @@ T0 = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
 
 
 # -- the events -------------------------------------------------------------------------------------
-def make_body(batch: int, seed: int) -> bytes:
-    """A request body of ``batch`` events whose ids contain :data:`PLACEHOLDER`."""
+def make_body(batch: int, seed: int, spread_seconds: float = 60.0) -> bytes:
+    """A request body of ``batch`` events whose ids contain :data:`PLACEHOLDER`, their timestamps
+    spread over ``spread_seconds``."""
     rng = random.Random(seed)
     zones = [dt.timezone.utc, dt.timezone(dt.timedelta(hours=2)), dt.timezone(dt.timedelta(hours=-5))]
     events = []
     for i in range(batch):
         score = rng.random()
-        moment = T0 + dt.timedelta(seconds=rng.uniform(0, 30 * 86_400))
+        moment = T0 + dt.timedelta(seconds=rng.uniform(0, spread_seconds))
         events.append(
             {
                 "prediction_id": f"{PLACEHOLDER.decode()}-{i:05d}",
@@ -101,8 +107,8 @@ def make_body(batch: int, seed: int) -> bytes:
 class Bodies:
     """Request bodies with unique ids: a few templates, the batch number substituted per request."""
 
-    def __init__(self, batch: int, templates: int = 4) -> None:
-        self.templates = [make_body(batch, seed) for seed in range(templates)]
+    def __init__(self, batch: int, templates: int = 4, spread_seconds: float = 60.0) -> None:
+        self.templates = [make_body(batch, seed, spread_seconds) for seed in range(templates)]
         self._next = 0
         self._lock = threading.Lock()
 
@@ -342,11 +348,14 @@ def server_command(
 ) -> tuple[list[str], dict[str, str]]:
     """How to start ``contender`` on ``target`` (a DuckDB file, or a PostgreSQL schema)."""
     port = str(free_port())
-    if contender == "fairwatch":
+    if contender.startswith("fairwatch"):
         url = f"duckdb://{target}" if store == "duckdb" else f"{args.postgres}?schema={target}"
-        command = [sys.executable, "-m", "uvicorn", "fairwatch.server:create_app", "--factory"]
+        factory = "fairwatch.server:create_app" if contender == "fairwatch" else "_no_rollups:create_app"
+        command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--app-dir", str(Path(__file__).parent)]
         command += ["--host", "127.0.0.1", "--port", port, "--log-level", "warning", "--no-access-log"]
-        return command, {"FAIRWATCH_STORE": url, "FAIRWATCH_API_KEYS": f"{API_KEY}:ingest"}
+        # the benchmark's events are of May 2024: no clock-skew check to pass either way
+        env = {"FAIRWATCH_STORE": url, "FAIRWATCH_API_KEYS": f"{API_KEY}:ingest", "FAIRWATCH_MAX_FUTURE_SKEW": "off"}
+        return command, env
     floor_target = target if store == "duckdb" else f"{args.postgres}#{target}"
     return [sys.executable, __file__, "--serve-floor", store, "--target", floor_target, "--port", port], {}
 
@@ -364,7 +373,8 @@ def run_store(store: str, args: argparse.Namespace, workdir: Path, bodies: Bodie
             servers = {}
             for contender in contenders:
                 command, env = server_command(store, contender, args, targets[contender])
-                path, health = ("/v1/predictions", "/v1/health") if contender == "fairwatch" else ("/ingest", "/health")
+                served = ("/v1/predictions", "/v1/health") if contender.startswith("fairwatch") else None
+                path, health = served or ("/ingest", "/health")
                 log = workdir / f"{store}-{contender}.log"
                 servers[contender] = stack.enter_context(running(command, env, path, health, log))
             for contender in contenders:
@@ -374,7 +384,7 @@ def run_store(store: str, args: argparse.Namespace, workdir: Path, bodies: Bodie
                     phases[contender].append(
                         drive(servers[contender], bodies, args.clients, args.seconds / args.rounds)
                     )
-        stored = {c: count_stored(store, targets[c], args.postgres) for c in contenders}
+        stored = {c: count_stored(store, targets[c], args.postgres, c) for c in contenders}
     finally:
         for contender in contenders:
             if store == "postgres":
@@ -411,18 +421,19 @@ def summarise(store: str, contender: str, phases: list[Phase], clients: int, sto
     )
 
 
-def count_stored(store: str, target: str, postgres: str) -> int:
+def count_stored(store: str, target: str, postgres: str, contender: str) -> int:
     """Events stored by a contender (``target``: its DuckDB file or PostgreSQL schema)."""
+    table = "events WHERE ts IS NOT NULL" if contender.startswith("fairwatch") else "predictions"
     if store == "duckdb":
         import duckdb
 
         with duckdb.connect(target, read_only=True) as con:
-            row = con.execute("SELECT count(*) FROM predictions").fetchone()
+            row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
             return int(row[0]) if row else 0
     import psycopg
 
     with psycopg.connect(postgres) as conn:
-        row = conn.execute(f"SELECT count(*) FROM {target}.predictions").fetchone()
+        row = conn.execute(f"SELECT count(*) FROM {target}.{table}").fetchone()  # type: ignore[arg-type]
         return int(row[0]) if row else 0
 
 
@@ -436,14 +447,14 @@ def drop_schema(postgres: str, schema: str) -> None:
 # -- report -------------------------------------------------------------------------------------------
 def print_table(results: Sequence[CaseResult]) -> None:
     header = (
-        f"{'store':<9} {'contender':<10} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'store':<9} {'contender':<21} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
         f"{'batches':>8} {'cpu cores':>9} {'stored':>10} {'errors':>6}"
     )
     print("\n" + header)
     print("-" * len(header))
     for r in results:
         print(
-            f"{r.store:<9} {r.contender:<10} {r.events_per_s:>10,.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
+            f"{r.store:<9} {r.contender:<21} {r.events_per_s:>10,.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
             f"{r.max_ms:>8.1f} {r.batches:>8} {r.server_cpu_cores:>9.2f} {r.stored:>10,} {r.errors:>6}"
         )
 
@@ -454,10 +465,20 @@ def evaluate(results: Sequence[CaseResult]) -> dict[str, Any]:
     print("\nratios and targets:")
     for store, goal in TARGET_EVENTS_PER_S.items():
         fw, floor = by.get((store, "fairwatch")), by.get((store, "floor"))
+        bare = by.get((store, "fairwatch-no-rollups"))
         if fw is None:
             continue
         ratio = fw.events_per_s / floor.events_per_s if floor else None
+        with_rollups = fw.events_per_s / bare.events_per_s if bare else None
+        if bare is not None and with_rollups is not None:
+            print(
+                f"  {store}: with roll-ups {fw.events_per_s:,.0f} events/s = {with_rollups:.2f}x without "
+                f"({bare.events_per_s:,.0f}); goal >= 0.8x -> {'MET' if with_rollups >= 0.8 else 'MISSED'}"
+            )
         entry = {
+            "no_rollups_events_per_s": bare.events_per_s if bare else None,
+            "rollups_over_no_rollups_throughput": with_rollups,
+            "rollups_goal_met": None if with_rollups is None else with_rollups >= 0.8,
             "fairwatch_events_per_s": fw.events_per_s,
             "floor_events_per_s": floor.events_per_s if floor else None,
             "fairwatch_over_floor_throughput": ratio,
@@ -505,7 +526,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=2, help="concurrent clients (default 2)")
     parser.add_argument("--batch", type=int, default=BATCH, help="events per request (default 5000)")
     parser.add_argument("--stores", default="duckdb,postgres", help="comma-separated: duckdb, postgres")
-    parser.add_argument("--contenders", default="floor,fairwatch", help="comma-separated: floor, fairwatch")
+    parser.add_argument(
+        "--contenders",
+        default="floor,fairwatch,fairwatch-no-rollups",
+        help="comma-separated: floor, fairwatch, fairwatch-no-rollups",
+    )
+    parser.add_argument(
+        "--timestamps",
+        choices=["live", "spread"],
+        default="live",
+        help="a batch's timestamps within a minute (live traffic) or over 30 days (a backfill)",
+    )
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL (a schema is created)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results")
     parser.add_argument("--serve-floor", choices=["duckdb", "postgres"], help=argparse.SUPPRESS)
@@ -521,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     info = machine_info()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
-    bodies = Bodies(args.batch)
+    bodies = Bodies(args.batch, spread_seconds=60.0 if args.timestamps == "live" else 30 * 86_400.0)
     print(f"body: {args.batch:,} events, {len(bodies.templates[0]):,} bytes")
     workdir = Path(tempfile.mkdtemp(prefix="fairwatch-bench-"))
     results: list[CaseResult] = []
@@ -554,6 +585,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "warmup": args.warmup,
             "rounds": args.rounds,
             "body_bytes": len(bodies.templates[0]),
+            "timestamps": args.timestamps,
             "server": "uvicorn, one process, 127.0.0.1, access log off",
         },
         "cases": [asdict(r) for r in results],

@@ -9,7 +9,7 @@ import pytest
 
 from fairwatch.exceptions import InvalidInputError, UnknownModelError
 from fairwatch.monitor import PredictionEvent, Store, drift, drift_statistics
-from fairwatch.monitor._rollup import number_exponent
+from fairwatch.monitor._rollup import number_width
 
 from .events import T0
 
@@ -76,7 +76,7 @@ def test_drift_equals_direct_computation(shifted: Store) -> None:
     ref = np.array([e.features["income"] for e in reference if e.features])  # type: ignore[index]
     cur = np.array([e.features["income"] for e in current if e.features])  # type: ignore[index]
     # the store's bins: a width fixed from the first values it saw (the reference batch)
-    width = 10.0 ** number_exponent(ref)
+    width = float(number_width(ref))
     edges = _grid_deciles(np.floor(ref / width))
     ref_counts = np.bincount(np.searchsorted(edges, np.floor(ref / width), side="right"), minlength=edges.size + 1)
     cur_counts = np.bincount(np.searchsorted(edges, np.floor(cur / width), side="right"), minlength=edges.size + 1)
@@ -182,7 +182,7 @@ def test_mixed_missing_and_null_features_equal_direct_computation(store: Store) 
     got = {(r.feature, None if r.group is None else r.group["sex"]): r for r in results}
     assert {f for f, _ in got} == {"code", "x", "late"}
     x_rows = [(p, s, f["x"]) for p, s, f in kept if f.get("x") is not None]
-    width = 10.0 ** number_exponent(np.array([v for _, _, v in x_rows], dtype=float))  # one batch: all values
+    width = float(number_width(np.array([v for _, _, v in x_rows], dtype=float)))  # one batch: all values
     edges = _grid_deciles(np.floor(np.array([v for p, _, v in x_rows if p == 0], dtype=float) / width))
     code_rows = [(p, s, f["code"]) for p, s, f in kept]
     for feature, kind, rows in (("x", "number", x_rows), ("code", "category", code_rows)):

@@ -201,7 +201,7 @@ def test_refusals_are_data_with_reasons(tmp_path: Any) -> None:
     ("kwargs", "message"),
     [
         ({"reference_end": T0, "reference_start": T0 - HOUR}, "has no predictions of model"),
-        ({"reference_end": T0 + dt.timedelta(seconds=1)}, r"reference period must be a whole number of 5 minutes"),
+        ({"reference_end": T0 + dt.timedelta(seconds=1)}, r"reference period must be a whole number of hours"),
         ({"method": "beta"}, "method must be 'auto', 'identity', 'isotonic' or 'platt'; got 'beta'"),
         ({"n_draws": 5}, "n_draws must be an integer of at least 50; got 5"),
         ({"ci": 1.5}, "ci must be a confidence level strictly between 0 and 1"),

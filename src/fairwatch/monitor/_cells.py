@@ -33,6 +33,7 @@ __all__ = [
     "count_rows",
     "feature_rows",
     "group_map",
+    "hourly",
     "make_grid",
     "nanos",
     "score_rows",
@@ -128,6 +129,11 @@ def make_grid(start: datetime, end: datetime, width: timedelta, *, finest: int =
                 f"bucket); got {value.isoformat()}"
             )
     return Grid(start, end, seconds, finest)
+
+
+def hourly(grid: Grid, what: str) -> Grid:
+    """The grid read at the hourly level and above (score histograms and drift are kept per hour)."""
+    return make_grid(grid.start, grid.end, timedelta(seconds=grid.width), finest=1, what=what)
 
 
 def check_size(windows: int, groups: int) -> None:

@@ -52,7 +52,7 @@ class ModelEntries:
     labels: dict[int, str] = field(default_factory=dict)
     features: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (name, 'number' | 'category')
     categories: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (feature, value)
-    widths: dict[str, int] = field(default_factory=dict)  # feature -> exponent of its bin width
+    widths: dict[str, str] = field(default_factory=dict)  # feature -> its bin width ("2e3")
     attribute_values: dict[str, set[str]] = field(default_factory=dict)
     category_count: dict[str, int] = field(default_factory=dict)
 
@@ -70,7 +70,7 @@ class ModelEntries:
         elif kind == "f":
             self.features[entry_id] = (entry.name, entry.value)
         elif kind == "w":
-            self.widths[entry.name] = int(entry.value)
+            self.widths[entry.name] = entry.value
         elif kind == "c" and entry_id not in self.categories:
             self.categories[entry_id] = (entry.name, entry.value)
             if entry.value != OTHER_CATEGORY:

@@ -30,6 +30,10 @@ class _DuckTransaction:
     def stage(self, name: str, columns: Any) -> None:
         self.cursor.register(name, arrow_table(columns))
 
+    def integers(self, name: str, columns: dict[str, Any]) -> tuple[str, list[Any]]:
+        self.stage(name, columns)
+        return name, []
+
     def fetch_table(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The query's result as a pyarrow table (no Python row objects)."""
         return self.cursor.sql(sql, params=list(params)).to_arrow_table()

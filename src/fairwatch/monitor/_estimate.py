@@ -453,7 +453,7 @@ def fit_reference_calibration(
     if not isinstance(min_reference_rows, int) or min_reference_rows < 20:
         raise InvalidInputError(f"min_reference_rows must be an integer of at least 20; got {min_reference_rows!r}")
     span = max(reference_end - reference_start, timedelta(seconds=1))  # one window: the whole period
-    grid = window_grid(store, model, reference_start, reference_end, span, what="the reference period")
+    grid = window_grid(store, model, reference_start, reference_end, span, finest=1, what="the reference period")
     _check_sensitive(store, model, sensitive)
     _check_labels(store, model, pos_label)
     rows = reference_rows(store, model, model_version, sensitive, grid, pos_label)
@@ -739,7 +739,7 @@ def estimate_windows(
             f"the calibration was fitted for sensitive={list(calibration.sensitive)}; got {list(sensitive)}"
         )
     width = parse_duration(window)
-    grid = window_grid(store, model, start, end, width)
+    grid = window_grid(store, model, start, end, width, finest=1, what="an estimate window")
     start, end = grid.start, grid.end
     check_size(grid.count, len(group_map(store, model, sensitive).keys))
     rows = window_rows(store, model, model_version, sensitive, grid, pos_label)

@@ -40,7 +40,7 @@ from fairwatch.monitor._rollup import (
     feature_deltas,
     group_key_text,
     number_codes,
-    number_exponent,
+    number_width,
 )
 
 __all__ = ["IngestCounts", "Transaction", "store_outcomes", "store_predictions"]
@@ -59,6 +59,9 @@ class Transaction(Protocol):
 
     def fetch_table(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run a query; its rows as a pyarrow table."""
+
+    def integers(self, name: str, columns: dict[str, IntArray]) -> tuple[str, list[Any]]:
+        """A FROM-clause relation ``name`` of integer ``columns`` (numpy arrays), and its parameters."""
 
 
 @dataclass
@@ -196,14 +199,13 @@ def feature_rows(
                 entry = Entry("f", model, name, "number")
                 entries[entry.id] = entry
                 numeric = np.fromiter((float(v) for _, v in numbers), np.float64, len(numbers))
-                exponent = dictionary.model(model).widths.get(name)
-                if exponent is None:  # first sight of the feature: its bin width, kept from now on
-                    width = Entry("w", model, name, str(number_exponent(numeric)))
-                    width = entries.setdefault(width.id, width)
-                    exponent = int(width.value)
+                width = dictionary.model(model).widths.get(name)
+                if width is None:  # first sight of the feature: its bin width, kept from now on
+                    entry_width = Entry("w", model, name, number_width(numeric))
+                    width = entries.setdefault(entry_width.id, entry_width).value
                 index_parts.append(np.fromiter((i for i, _ in numbers), np.int64, len(numbers)))
                 feature_parts.append(np.full(len(numbers), entry.id, np.int64))
-                code_parts.append(number_codes(numeric, exponent))
+                code_parts.append(number_codes(numeric, width))
             if texts:
                 entry = Entry("f", model, name, "category")
                 entries[entry.id] = entry
@@ -381,7 +383,7 @@ def apply_deltas(tx: Transaction, deltas: Deltas) -> None:
             continue
         columns = list(rows)
         keys = [c for c in columns if c not in (*sums, "first", "last")]
-        tx.stage(f"staging_{table}", {c: rows[c] for c in columns})
+        source, params = tx.integers(f"staging_{table}", {c: rows[c] for c in columns})
         updates = [f"{c} = rollup_{table}.{c} + excluded.{c}" for c in sums]
         if bounds:
             updates += [
@@ -390,8 +392,9 @@ def apply_deltas(tx: Transaction, deltas: Deltas) -> None:
             ]
         names = [("first_ts" if c == "first" else "last_ts" if c == "last" else c) for c in columns]
         tx.execute(
-            f"INSERT INTO rollup_{table} ({', '.join(names)}) SELECT {', '.join(columns)} FROM staging_{table} "
-            f"ORDER BY {', '.join(keys)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(updates)}"
+            f"INSERT INTO rollup_{table} ({', '.join(names)}) SELECT {', '.join(columns)} FROM {source} "
+            f"ORDER BY {', '.join(keys)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(updates)}",
+            params,
         )
 
 

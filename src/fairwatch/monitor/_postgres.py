@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import weakref
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -45,12 +46,20 @@ def _pg_type(arrow_type: Any) -> str:
 class _PgTransaction:
     dialect = "postgres"
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, staging: dict[str, str]) -> None:
         self.cursor = cursor
+        # staging tables of this connection (name -> definition): created once, emptied at each commit
+        self.staging = staging
+        self.used: set[str] = set()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self.cursor.execute(_pg(sql), list(params) or None)
         return list(self.cursor.fetchall()) if self.cursor.description else []
+
+    def integers(self, name: str, columns: dict[str, Any]) -> tuple[str, list[Any]]:
+        # measured: a kept staging table filled by COPY beats arrays unnested in the statement
+        self.stage(name, columns)
+        return name, []
 
     def fetch_table(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The query's result as a pyarrow table."""
@@ -68,8 +77,15 @@ class _PgTransaction:
 
         table = arrow_table(columns)
         definition = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in table.schema)
-        self.cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
-        self.cursor.execute(f"CREATE TEMP TABLE {name} ({definition}) ON COMMIT DROP")
+        if self.staging.get(name) != definition:
+            # a temporary table kept for the connection's next transactions (creating one per batch
+            # writes the catalog every time); its rows go at commit
+            self.cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
+            self.cursor.execute(f"CREATE TEMP TABLE {name} ({definition}) ON COMMIT DELETE ROWS")
+            self.staging[name] = definition
+        elif name in self.used:
+            self.cursor.execute(f"DELETE FROM {name}")
+        self.used.add(name)
         if table.num_rows == 0:
             return
         sink = pa.BufferOutputStream()
@@ -127,6 +143,7 @@ class PostgresStore(Store):
             reconnect_timeout=0,
         )
         self._pool.open(wait=False)
+        self._staging: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
         self._run(lambda cur: cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
         self.migrate(progress)
 
@@ -169,8 +186,14 @@ class PostgresStore(Store):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[_PgTransaction]:
-        with self._connection_errors(), self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            yield _PgTransaction(cur)
+        with self._connection_errors(), self._pool.connection() as conn:
+            staging = self._staging.setdefault(conn, {})
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    yield _PgTransaction(cur, staging)
+            except BaseException:
+                staging.clear()  # tables created in a rolled-back transaction are gone
+                raise
 
     def _write(self, work: Any) -> Any:
         rollback = self._errors().TransactionRollback  # deadlock or serialization failure: nothing written

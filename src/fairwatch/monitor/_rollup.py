@@ -8,7 +8,8 @@ few buckets, whatever the traffic:
 * ``rollup_counts``: predictions per predicted label and label state (no outcome yet, or the
   outcome's label): selection rates, confusion matrices, label coverage;
 * ``rollup_scores``: the same split by score bin (:data:`SCORE_BINS` uniform bins on [0, 1]) with
-  the sums of scores and squared scores: ROC-AUC, calibration, Brier score, label-free estimates;
+  the sums of scores and squared scores, at the hourly and daily levels: ROC-AUC, calibration, Brier
+  score, label-free estimates;
 * ``rollup_features``: per feature, counts per value bin (numbers, on a fixed logarithmic grid) or
   per category (text and booleans), at the hourly and daily levels: drift.
 
@@ -41,12 +42,13 @@ __all__ = [
     "NANO",
     "OTHER_CATEGORY",
     "SCORE_BINS",
+    "SCORE_LEVELS",
     "Deltas",
     "Limits",
     "dictionary_id",
     "group_key_text",
     "number_codes",
-    "number_exponent",
+    "number_width",
     "score_bins",
 ]
 
@@ -56,6 +58,9 @@ BASE_SECONDS = 300
 LEVEL_SECONDS: tuple[int, ...] = (BASE_SECONDS, 3600, 86400)
 #: Levels at which counts and score histograms are kept.
 COUNT_LEVELS: tuple[int, ...] = (0, 1, 2)
+#: Levels at which score histograms are kept: score metrics and estimates are read per whole hour
+#: (a 5-minute level would triple the rows every batch writes, for windows too small to rank scores in).
+SCORE_LEVELS: tuple[int, ...] = (1, 2)
 #: Levels at which feature histograms are kept (drift periods are whole hours).
 FEATURE_LEVELS: tuple[int, ...] = (1, 2)
 #: Uniform score bins on [0, 1] (a score of exactly 1 falls in the last bin).
@@ -64,9 +69,10 @@ SCORE_BINS = 100
 NANO = 1_000_000_000
 #: Dictionary value standing for the categories of a feature beyond the per-feature limit.
 OTHER_CATEGORY = "(other)"
-#: Numeric feature values are counted per bin of a fixed width, a power of ten chosen per feature when
-#: the store first sees it: about a fiftieth of the spread of those first values (the 5th to 95th
-#: percentile), so the deciles of any later period fall within a couple of percent of the spread.
+#: Numeric feature values are counted per bin of a fixed width, chosen per feature when the store first
+#: sees it: the largest of 1, 2 or 5 times a power of ten that is at most a fiftieth of the spread of
+#: those first values (the 5th to 95th percentile), so 50 to 125 bins cover it and the deciles of any
+#: later period fall within a couple of percent of the spread.
 _MAX_CODE = 2**62
 _EXPONENTS = (-12, 15)
 
@@ -135,33 +141,32 @@ def score_bins(scores: FloatArray) -> IntArray:
     return np.where(np.isnan(scores), -1, bins)
 
 
-def number_exponent(values: FloatArray) -> int:
-    """The bin width (as a power of ten) of a numeric feature whose first values are ``values``."""
+def number_width(values: FloatArray) -> str:
+    """The bin width of a numeric feature whose first values are ``values``, as text (``"2e3"``)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        return -2
+        return "1e-2"
     low, high = np.percentile(finite, [5, 95]) if finite.size >= 20 else (finite.min(), finite.max())
-    spread = float(high - low)
+    target = float(high - low) / 50
     tiny = 10.0 ** _EXPONENTS[0]
-    if spread / 50 > tiny:
-        exponent = math.floor(math.log10(spread / 50))
-    else:
+    if target <= tiny:  # one value so far: a hundredth of its size
         magnitude = float(np.abs(finite).max())
-        exponent = math.floor(math.log10(magnitude / 100)) if magnitude / 100 > tiny else -2
-    return int(min(max(exponent, _EXPONENTS[0]), _EXPONENTS[1]))
+        target = magnitude / 100 if magnitude / 100 > tiny else 1e-2
+    exponent = min(max(math.floor(math.log10(target)), _EXPONENTS[0]), _EXPONENTS[1])
+    mantissa = max((m for m in (1, 2, 5) if m * 10.0**exponent <= target * (1 + 1e-9)), default=1)
+    return f"{mantissa}e{exponent}"
 
 
-def number_codes(values: FloatArray, exponent: int) -> IntArray:
-    """Bin of each number for bins of width ``10**exponent``: ``floor(value / width)``; codes sort as the
-    values do."""
-    scaled = np.floor(values / 10.0**exponent)
+def number_codes(values: FloatArray, width: str) -> IntArray:
+    """Bin of each number for bins of ``width``: ``floor(value / width)``; codes sort as the values do."""
+    scaled = np.floor(values / float(width))
     return np.clip(scaled, -_MAX_CODE, _MAX_CODE).astype(np.int64)
 
 
-def number_code_bounds(code: int, exponent: int) -> tuple[float, float]:
+def number_code_bounds(code: int, width: str) -> tuple[float, float]:
     """The value range ``[low, high)`` of a bin."""
-    width = 10.0**exponent
-    return code * width, (code + 1) * width
+    size = float(width)
+    return code * size, (code + 1) * size
 
 
 def bucket_of(ts_us: IntArray, level: int) -> IntArray:
@@ -263,7 +268,7 @@ def contribution_deltas(c: Contributions) -> Deltas:
     sign = tiled(c.sign).astype(np.int64)
     ts = tiled(c.ts_us)
     counts = _aggregate(keys, {"n": sign}, {"first": ts, "last": ts})
-    scored = ~np.isnan(tiled(c.score))
+    scored = ~np.isnan(tiled(c.score)) & np.isin(level, SCORE_LEVELS)
     s1, s2 = score_nanos(tiled(c.score))
     score_keys = {k: v[scored] for k, v in keys.items()}
     score_keys["bin"] = score_bins(tiled(c.score))[scored]

@@ -105,6 +105,9 @@ def schema_statements(dialect: Dialect) -> list[str]:
         "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS models " + t,
     ]
     if dialect == "postgres":
+        # roll-up rows are updated in place batch after batch: room on each page lets PostgreSQL keep
+        # the new row version there without touching the index (a HOT update)
+        statements += [f"ALTER TABLE rollup_{t} SET (fillfactor = 70)" for t in ("counts", "scores", "features")]
         statements += [
             # retention and rebuilds read a model's events by time; outcomes without a model find
             # their predictions through the primary key's first column

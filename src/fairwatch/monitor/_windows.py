@@ -298,14 +298,16 @@ def window_metrics(
         raise InvalidInputError(
             f"score_bins must divide the store's {SCORE_BINS} score bins (e.g. 10, 20, 50, 100); got {score_bins!r}"
         )
-    grid = window_grid(store, model, start, end, width)  # an unknown model is reported first
+    scored = any(s.block == "scores" for s in specs)
+    needing = ", ".join(s.name for s in specs if s.block == "scores")
+    # score histograms are kept per hour: with score metrics, windows are whole hours
+    what = f"a window with score metrics ({needing})" if scored else "window"
+    grid = window_grid(store, model, start, end, width, finest=int(scored), what=what)  # unknown models first
     _check_sensitive(store, model, sensitive)
     _check_labels(store, model, pos_label)
     mapping = group_map(store, model, sensitive)
     check_size(grid.count, len(mapping.keys))
-    scored = any(s.block == "scores" for s in specs)
     if scored and not store.has_scores(model):
-        needing = ", ".join(s.name for s in specs if s.block == "scores")
         raise InvalidInputError(
             f"{needing} need scores, and no prediction of model {model!r} has one; send each prediction's "
             f"probability of the positive label as score"

@@ -523,6 +523,8 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         attributes = comma_list(sensitive) or store.sensitive_attributes(model)[:1]
         _check_sensitive(store, model, attributes)
         shown = _shown_windows(info, window)
+        if parse_duration(shown.window) < timedelta(hours=1):  # scores are kept per hour
+            shown = _shown_windows(info, "1h")
         answer: dict[str, Any] = {
             "model": model,
             "sensitive": attributes,
