@@ -22,8 +22,9 @@ version, an ISO 8601 timestamp with zone, a 0/1 prediction, a score, two sensiti
 race) and three features. ``--timestamps live`` (the default) spreads a batch's timestamps over a
 minute, as a deployed model's traffic is; ``spread`` over 30 days, as a backfill of history is (each
 event then lands in its own 5-minute bucket: the roll-ups' worst case). Events/s counts acknowledged
-events over the measured wall time; latency is the client-side time from sending a batch to reading its acknowledgement; "cpu cores" is the
-server process's CPU time over that wall time (PostgreSQL's own processes are not included).
+events over the measured wall time; latency is the client-side time from sending a batch to reading
+its acknowledgement; "cpu cores" is the server process's CPU time over that wall time (PostgreSQL's
+own processes are not included).
 
 Run it from the repository root (PostgreSQL expected at 127.0.0.1:5432, database ``test``)::
 
