@@ -235,7 +235,8 @@ def run_load(
     command = [sys.executable, "-m", "uvicorn", "fairwatch.server:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(free_port()), "--log-level", "warning", "--no-access-log"]
     env = {"FAIRWATCH_STORE": store_url, "FAIRWATCH_API_KEYS": f"{API_KEY}:ingest,{READ_KEY}:read"}
-    bodies = Bodies(batch)
+    # 30 days of history: every metrics query reads 720 hourly windows (and ingest touches many buckets)
+    bodies = Bodies(batch, spread_seconds=30 * 86_400.0)
     ingest, queries, drift = Timings(), Timings(), Timings()
     with running(command, env, "/v1/predictions", "/v1/health", log) as server:
         schedule = Schedule(rate, batch, seconds)
