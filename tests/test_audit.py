@@ -141,7 +141,7 @@ def test_reference_group_disparities(frame: pd.DataFrame) -> None:
     d = audit.summary.disparities["demographic_parity"]
     assert d.method == "reference"
     assert d.difference == pytest.approx(np.max(np.abs(rates[1:] - rates[0])))
-    assert d.ratio == pytest.approx(np.min(np.minimum(rates[1:] / rates[0], rates[0] / rates[1:])))
+    assert d.ratio == pytest.approx(np.min(rates[1:] / rates[0]))  # group / reference: directional
 
 
 def test_to_overall_disparities(frame: pd.DataFrame) -> None:
@@ -210,3 +210,43 @@ def test_marginal_of_a_reference_audit(frame: pd.DataFrame) -> None:
     marginal = audit.marginal("race")
     assert marginal.summary.method == "between_groups"
     assert marginal.stats.n_groups == 4
+
+
+# -- a ratio against a reference keeps its direction (issue 22, item 4) ------------------------------------
+def _selections(rates: dict[str, int], n: int = 100) -> tuple[list[int], list[str]]:
+    """Predictions with ``rates[group]`` positives out of ``n`` rows per group (also used as labels)."""
+    y_pred: list[int] = []
+    groups: list[str] = []
+    for group, positives in rates.items():
+        y_pred += [1] * positives + [0] * (n - positives)
+        groups += [group] * n
+    return y_pred, groups
+
+
+def test_a_group_selected_more_often_than_the_reference_is_not_adversely_impacted() -> None:
+    y_pred, groups = _selections({"zero": 10, "b": 40})
+    audit = fw.audit(y_pred, y_pred, sensitive_features=groups, reference="zero", metrics=["selection_rate"])
+    d = audit.summary.disparities["demographic_parity"]
+    assert d.ratio == pytest.approx(4.0)  # group / reference: b is selected 4x as often
+    assert d.ratio_group == ("b",)
+    [verdict] = audit.check("demographic_parity_ratio >= 0.8")
+    assert verdict.passed
+    assert audit.disparities()["ratio_group"].tolist()[0] == "sensitive_feature_0=b"
+
+
+def test_a_group_selected_less_often_than_the_reference_fails_the_four_fifths_rule() -> None:
+    y_pred, groups = _selections({"ref": 40, "b": 10, "c": 60})
+    audit = fw.audit(y_pred, y_pred, sensitive_features=groups, reference="ref", metrics=["selection_rate"], ci=0.95)
+    d = audit.summary.disparities["demographic_parity"]
+    assert d.ratio == pytest.approx(0.25)  # the smallest group / reference ratio: b
+    assert d.ratio_group == ("b",)
+    assert d.ratio_lo < 0.25 < d.ratio_hi
+    assert not audit.check("demographic_parity_ratio >= 0.8")[0].passed
+    assert audit.to_dict()["disparities"]["demographic_parity"]["ratio_group"] == {"sensitive_feature_0": "b"}
+
+
+def test_between_groups_ratio_stays_symmetric() -> None:
+    y_pred, groups = _selections({"zero": 10, "b": 40})
+    d = fw.audit(y_pred, y_pred, sensitive_features=groups, metrics=["selection_rate"]).summary.disparities
+    assert d["demographic_parity"].ratio == pytest.approx(0.25)
+    assert d["demographic_parity"].ratio_group is None

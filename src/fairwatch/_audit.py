@@ -102,7 +102,12 @@ class Audit:
 
     def disparities(self) -> Any:
         """Table of disparities: one row per metric (and per named disparity such as
-        ``demographic_parity``) with difference, ratio, their intervals and the extreme groups."""
+        ``demographic_parity``) with difference, ratio, their intervals and the extreme groups.
+
+        Between groups the ratio is lowest over highest (``min_group`` / ``max_group``). Against a
+        ``reference`` it keeps its direction: the smallest ``group / reference`` ratio, named in
+        ``ratio_group`` (above 1 when every group's value exceeds the reference's).
+        """
         rows: dict[str, list[Any]] = {
             key: []
             for key in (
@@ -113,6 +118,7 @@ class Audit:
                 "ratio",
                 "ratio_lo",
                 "ratio_hi",
+                "ratio_group",
                 "max_group",
                 "max_value",
                 "min_group",
@@ -133,6 +139,7 @@ class Audit:
                 "min_value",
             ):
                 rows[key].append(_float(getattr(d, key)))
+            rows["ratio_group"].append(self._label(d.ratio_group))
             rows["max_group"].append(self._label(d.max_group))
             rows["min_group"].append(self._label(d.min_group))
             rows["groups_compared"].append(d.groups_compared)
