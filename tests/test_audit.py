@@ -122,7 +122,10 @@ def test_checks(frame: pd.DataFrame) -> None:
     )
     assert passing.passed and not failing.passed
     assert passing.value == pytest.approx(dp.ratio)
-    assert percent.value == pytest.approx(np.nanmin(audit.summary.values["accuracy"]))
+    # _min/_max checks skip suppressed groups (F x D has fewer than the default 30 rows)
+    reported = audit.summary.values["accuracy"][~audit.summary.suppressed]
+    assert audit.summary.suppressed.any()
+    assert percent.value == pytest.approx(np.nanmin(reported))
     assert worst.passed
     assert not audit.passed()
     assert len(audit.to_dict()["checks"]) == 4
@@ -250,3 +253,33 @@ def test_between_groups_ratio_stays_symmetric() -> None:
     d = fw.audit(y_pred, y_pred, sensitive_features=groups, metrics=["selection_rate"]).summary.disparities
     assert d["demographic_parity"].ratio == pytest.approx(0.25)
     assert d["demographic_parity"].ratio_group is None
+
+
+# -- groups under 30 rows are suppressed by default (issue 22, item 3) -------------------------------------
+def _with_a_small_group(rows: int) -> tuple[list[int], list[int], list[str]]:
+    """Two 100-row groups with equal selection rates and one small group selected far more often."""
+    y_true = [1, 0] * 100 + [1] * rows
+    y_pred = [1, 0] * 100 + [1] * rows
+    groups = ["a"] * 100 + ["b"] * 100 + ["small"] * rows
+    return y_true, y_pred, groups
+
+
+def test_groups_under_the_default_minimum_are_suppressed_and_reported() -> None:
+    y_true, y_pred, groups = _with_a_small_group(13)
+    audit = fw.audit(y_true, y_pred, sensitive_features=groups, metrics=["selection_rate"])
+    assert audit.summary.min_group_size == fw.DEFAULT_MIN_GROUP_SIZE == 30
+    data = audit.to_dict()
+    small = next(g for g in data["groups"] if g["group"]["sensitive_feature_0"] == "small")
+    assert small["suppressed"] and small["n"] == 13
+    assert small["metrics"]["selection_rate"]["value"] is None
+    assert data["suppressed_share"] == pytest.approx(13 / 213)
+    assert audit.summary.disparities["demographic_parity"].difference == pytest.approx(0.0)
+    # 0 (or None) compares groups of any size, as fairlearn does
+    for every in (0, None):
+        whole = fw.audit(y_true, y_pred, sensitive_features=groups, metrics=["selection_rate"], min_group_size=every)
+        assert whole.summary.disparities["demographic_parity"].difference == pytest.approx(0.5)
+
+
+def test_the_fairlearn_named_functions_keep_every_group() -> None:
+    y_true, y_pred, groups = _with_a_small_group(13)
+    assert fw.metrics.demographic_parity_difference(y_true, y_pred, sensitive_features=groups) == pytest.approx(0.5)

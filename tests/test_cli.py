@@ -224,3 +224,81 @@ def test_pred_must_name_a_column(data_file: Path, capsys: pytest.CaptureFixture[
     )
     assert code == 2
     assert err.startswith("error: --pred must look like NAME=COLUMN (e.g. baseline=pred); got 'justname'")
+
+
+# -- the default minimum group size (issue 22, item 3) -----------------------------------------------------
+@pytest.fixture(scope="module")
+def small_group_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Groups a and b (100 rows each, selected half the time) and a 13-row group always selected."""
+    n_small = 13
+    frame = pd.DataFrame(
+        {
+            "x": np.r_[np.tile([0.0, 1.0], 100), np.ones(n_small)],
+            "label": np.r_[np.tile([0, 1], 100), np.ones(n_small, dtype=int)],
+            "pred": np.r_[np.tile([0, 1], 100), np.ones(n_small, dtype=int)],
+            "group": ["a"] * 100 + ["b"] * 100 + ["small"] * n_small,
+        }
+    )
+    frame["other"] = frame["label"]
+    path = tmp_path_factory.mktemp("small") / "small.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_audit_suppresses_small_groups_by_default(small_group_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["audit", str(small_group_file), "--y-true", "label", "--y-pred", "pred", "--sensitive", "group"]
+    code, out, _ = run([*argv, "--format", "json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["min_group_size"] == 30
+    assert [g["group"]["group"] for g in data["groups"] if g["suppressed"]] == ["small"]
+    assert data["suppressed_share"] == pytest.approx(13 / 213)
+    assert data["disparities"]["demographic_parity"]["difference"] == pytest.approx(0.0)
+    code, out, _ = run([*argv, "--format", "json", "--min-group-size", "0"], capsys)
+    assert json.loads(out)["disparities"]["demographic_parity"]["difference"] == pytest.approx(0.5)
+    code, out, _ = run(argv, capsys)
+    assert "1 group(s) under min_group_size=30 suppressed (6.10% of rows)" in out
+
+
+def test_audit_model_suppresses_small_groups_by_default(
+    small_group_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.read_csv(small_group_file)
+    model_path = tmp_path / "model.joblib"
+    joblib.dump(LogisticRegression().fit(frame[["x"]], frame["label"]), model_path)
+    argv = ["audit-model", str(model_path), str(small_group_file), "--label", "label", "--sensitive", "group"]
+    code, out, _ = run([*argv, "--format", "json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["min_group_size"] == 30
+    assert [g["group"]["group"] for g in data["groups"] if g["suppressed"]] == ["small"]
+
+
+def test_compare_suppresses_small_groups_by_default(small_group_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["compare", str(small_group_file), "--y-true", "label", "--sensitive", "group"]
+    code, out, _ = run([*argv, "--pred", "m1=pred", "--pred", "m2=other"], capsys)
+    assert code == 0
+    m1 = next(line for line in out.splitlines() if "m1" in line)
+    assert m1.split("│")[3].strip() == "0.0000"  # demographic_parity_difference without the 13-row group
+    code, out, _ = run([*argv, "--pred", "m1=pred", "--pred", "m2=other", "--min-group-size", "0"], capsys)
+    m1 = next(line for line in out.splitlines() if "m1" in line)
+    assert m1.split("│")[3].strip() == "0.5000"
+
+
+def test_one_default_minimum_group_size_everywhere() -> None:
+    import inspect
+
+    import typer.main
+
+    from fairwatch.cli import app
+    from fairwatch.mitigation import compare_models, pareto_front
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for name in ("audit", "audit-model", "compare"):
+        option = next(p for p in commands[name].params if p.name == "min_group_size")
+        assert option.default == fw.DEFAULT_MIN_GROUP_SIZE, name
+    for function in (fw.audit, compare_models, pareto_front):
+        assert inspect.signature(function).parameters["min_group_size"].default == fw.DEFAULT_MIN_GROUP_SIZE

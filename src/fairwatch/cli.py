@@ -17,9 +17,10 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from fairwatch._text import comma_list
+from fairwatch._text import MIN_GROUP_SIZE_HELP, comma_list
 from fairwatch._version import __version__
 from fairwatch.exceptions import FairwatchError, InvalidInputError, MissingDependencyError
+from fairwatch.metrics._summary import DEFAULT_MIN_GROUP_SIZE
 
 __all__ = ["app", "main"]
 
@@ -223,9 +224,7 @@ def audit_command(
     weight: Annotated[Optional[str], typer.Option("--weight", help="Column with sample weights.")] = None,
     metrics: Annotated[Optional[list[str]], typer.Option("--metrics", help="Metrics, comma-separated.")] = None,
     ci: Annotated[Optional[float], typer.Option("--ci", help="Confidence level, e.g. 0.95.")] = None,
-    min_group_size: Annotated[
-        Optional[int], typer.Option("--min-group-size", help="Suppress groups with fewer rows.")
-    ] = None,
+    min_group_size: Annotated[int, typer.Option("--min-group-size", help=MIN_GROUP_SIZE_HELP)] = DEFAULT_MIN_GROUP_SIZE,
     pos_label: Annotated[Optional[str], typer.Option("--pos-label", help="The positive label.")] = None,
     output_format: Annotated[
         str, typer.Option("--format", help="table, json, csv or html (the self-contained audit report).")
@@ -342,6 +341,7 @@ def compare_command(
         str, typer.Option("--objectives", help="Comma-separated, e.g. accuracy,demographic_parity_difference.")
     ] = "accuracy,demographic_parity_difference",
     ci: Annotated[Optional[float], typer.Option("--ci", help="Confidence level, e.g. 0.95.")] = None,
+    min_group_size: Annotated[int, typer.Option("--min-group-size", help=MIN_GROUP_SIZE_HELP)] = DEFAULT_MIN_GROUP_SIZE,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the HTML comparison here.")] = None,
 ) -> None:
     """Compare models on the accuracy-fairness trade-off and mark the Pareto front."""
@@ -366,6 +366,7 @@ def compare_command(
         sensitive_features=groups,
         objectives=_split([objectives]),
         ci=ci,
+        min_group_size=min_group_size,
     )
     _print_comparison(comparison)
     if output is not None:

@@ -27,6 +27,7 @@ from fairwatch.metrics._registry import Metric, get_metric, metric_values
 
 __all__ = [
     "COMPOSITES",
+    "DEFAULT_MIN_GROUP_SIZE",
     "Disparity",
     "Summary",
     "disparity_values",
@@ -35,6 +36,14 @@ __all__ = [
 ]
 
 Method = Literal["between_groups", "to_overall", "reference"]
+
+#: Groups with fewer rows are suppressed by default in fairwatch's own audits (``fairwatch.audit``,
+#: ``fairwatch.audit_model``, ``compare_models``, ``pareto_front`` and the ``audit``,
+#: ``audit-model`` and ``compare`` commands): 30 is the usual floor for treating a rate as roughly
+#: normal, and below it a rate near 0.5 has a 95 % interval wider than ±0.17. It is a floor against
+#: reporting noise as a disparity, not a promise of precision (pass ``ci=`` to see the intervals).
+#: The fairlearn-named functions and :func:`summarize` keep fairlearn's behaviour (no suppression).
+DEFAULT_MIN_GROUP_SIZE = 30
 
 #: Named disparities that combine or rename per-group metrics (fairlearn's names).
 COMPOSITES: dict[str, tuple[str, ...]] = {
