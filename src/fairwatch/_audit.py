@@ -273,7 +273,10 @@ def audit(
         Predictions. May be omitted when only score metrics are wanted.
     sensitive_features : array-like, dataframe, dict, or column name(s)
         One or several sensitive columns; groups are their intersections (``marginal()`` gives
-        the single-feature views).
+        the single-feature views). A missing value — null, NaN, or text that is empty or only
+        spaces (what a CSV reader gives for an empty cell) — is not a group: it raises
+        ``MissingValueError`` naming the column and the count; fill those cells with an explicit
+        category such as ``"unknown"`` or drop the rows.
     scores : array-like or column name, optional
         Probability (or score) of the positive class; enables ROC-AUC, Brier score and calibration.
     sample_weight : array-like or column name, optional
