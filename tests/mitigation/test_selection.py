@@ -163,8 +163,10 @@ def test_bad_input() -> None:
         pareto_front(CANDIDATES, None, Y, sensitive_features=GROUP, objectives="accuracy")
     with pytest.raises(InvalidInputError, match="'max' or 'min'"):
         pareto_front(CANDIDATES, None, Y, sensitive_features=GROUP, objectives=[("accuracy", "up")])
-    with pytest.raises(InvalidInputError, match="no predict_proba"):
-        pareto_front(CANDIDATES, None, Y, sensitive_features=GROUP, objectives=["roc_auc"])
+    with pytest.raises(InvalidInputError, match=r"model 'aware' \(GroupAware\) has no predict_proba; pass its scores"):
+        pareto_front(
+            {"aware": GroupAware()}, np.zeros((Y.size, 1)), Y, sensitive_features=GROUP, objectives=["roc_auc"]
+        )
     with pytest.raises(InvalidInputError, match="sensitive_features is required"):
         pareto_front(CANDIDATES, None, Y, sensitive_features=None)
 
@@ -227,3 +229,33 @@ def test_groups_under_the_minimum_size_are_left_out_and_reported() -> None:
     assert front.suppressed_share == pytest.approx(4 / 84)
     every = pareto_front({"m": unfair_to_tiny}, None, y, sensitive_features=group, min_group_size=0)
     assert every.all_scores.loc["m", "demographic_parity_difference"] == pytest.approx(0.5)
+
+
+def test_score_objectives_for_models_given_as_predictions() -> None:
+    """A model given as predictions gets its scores from scores= (issue 22, item 6)."""
+    proba = np.where(Y == 1, 0.8, 0.3)
+    with pytest.raises(InvalidInputError) as raised:
+        compare_models({"p": Y}, None, Y, sensitive_features=GROUP, objectives=["roc_auc"])
+    assert str(raised.value) == (
+        "objective roc_auc needs scores, but model 'p' is given as predictions; pass its scores "
+        "(--score p=COLUMN, or scores={'p': ...} in Python)"
+    )
+    comparison = compare_models(
+        {"p": Y}, None, Y, sensitive_features=GROUP, objectives=["roc_auc"], scores={"p": proba}
+    )
+    assert comparison.front.all_scores.loc["p", "roc_auc"] == pytest.approx(1.0)
+    with pytest.raises(InvalidInputError, match=r"scores names model 'q', which is not among the models \('p'\)"):
+        compare_models({"p": Y}, None, Y, sensitive_features=GROUP, objectives=["roc_auc"], scores={"q": proba})
+
+
+def test_comparison_to_dict_is_json() -> None:
+    import json
+
+    comparison = compare_models(CANDIDATES, None, Y, sensitive_features=GROUP, ci=0.9)
+    data = json.loads(json.dumps(comparison.to_dict()))
+    assert data["front"] == ["perfect"]
+    assert data["ci"] == 0.9
+    unfair = next(m for m in data["models"] if m["model"] == "unfair")
+    assert unfair["on_front"] is False
+    assert unfair["scores"]["demographic_parity_difference"]["value"] == 1.0
+    assert set(unfair["scores"]["accuracy"]) == {"value", "lo", "hi"}

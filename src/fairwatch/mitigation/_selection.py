@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fairwatch._typing import ArrayLike, FloatArray, SensitiveLike
+from fairwatch._version import __version__
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError, UnknownMetricError
 from fairwatch.metrics import COMPOSITES, DEFAULT_MIN_GROUP_SIZE, Summary, get_metric, group_stats, summarize
 from fairwatch.metrics._summary import resolve_disparity_name
@@ -111,6 +112,7 @@ class _Scoring:
     ci: float | None
     random_state: int | None
     min_group_size: int | None
+    scores: Mapping[str, ArrayLike]
 
 
 def _call(method: Any, X: Any, sensitive_features: SensitiveLike) -> np.ndarray:
@@ -139,20 +141,33 @@ def _named_models(models: Any) -> dict[str, Any]:
     return named
 
 
-def _score_one(model: Any, objectives: Sequence[Objective], how: _Scoring) -> tuple[dict[str, float], Summary]:
+def _score_one(
+    name: str, model: Any, objectives: Sequence[Objective], how: _Scoring
+) -> tuple[dict[str, float], Summary]:
     """One model's row of scores, and the summary its disparities come from."""
     metrics = sorted({m for objective in objectives for m in objective.metrics})
     specs = [get_metric(m) for m in metrics]
     has_predict = hasattr(model, "predict")
     predictions = _call(model.predict, how.X, how.sensitive_features) if has_predict else np.asarray(model)
     scores = None
-    if any(spec.block == "scores" for spec in specs):
-        if not hasattr(model, "predict_proba"):
+    needs_scores = [spec.name for spec in specs if spec.block == "scores"]
+    if needs_scores:
+        wanted = f"objective{'s' if len(needs_scores) > 1 else ''} {', '.join(needs_scores)}"
+        if name in how.scores:
+            scores = how.scores[name]
+        elif not has_predict:
             raise InvalidInputError(
-                f"objectives {[s.name for s in specs if s.block == 'scores']} need scores, but the model "
-                f"{type(model).__name__} has no predict_proba; drop those objectives or pass probabilistic models"
+                f"{wanted} need{'' if len(needs_scores) > 1 else 's'} scores, but model {name!r} is given as "
+                f"predictions; pass its scores (--score {name}=COLUMN, or scores={{{name!r}: ...}} in Python)"
             )
-        scores = _call(model.predict_proba, how.X, how.sensitive_features)[:, 1]
+        elif not hasattr(model, "predict_proba"):
+            raise InvalidInputError(
+                f"{wanted} need{'' if len(needs_scores) > 1 else 's'} scores, but the model {name!r} "
+                f"({type(model).__name__}) has no predict_proba; pass its scores (scores={{{name!r}: ...}}), drop "
+                f"those objectives or pass probabilistic models"
+            )
+        else:
+            scores = _call(model.predict_proba, how.X, how.sensitive_features)[:, 1]
     stats = group_stats(
         how.y,
         predictions,
@@ -268,6 +283,7 @@ def pareto_front(
     pos_label: Any = None,
     random_state: int | None = 0,
     min_group_size: int | None = DEFAULT_MIN_GROUP_SIZE,
+    scores: Mapping[str, ArrayLike] | None = None,
 ) -> ParetoFront:
     """The models no other model beats on every objective (the Pareto front), with their scores.
 
@@ -304,6 +320,10 @@ def pareto_front(
         Groups with fewer rows are left out of the disparity objectives, as in
         :func:`fairwatch.audit` (``0`` or ``None`` compares groups of any size). The groups and
         the share of rows they hold are in ``suppressed`` and ``suppressed_share``.
+    scores : dict, optional
+        ``{name: scores}``: the positive-class scores of models given as predictions, for score
+        objectives such as ``"roc_auc"`` (a fitted model's come from its ``predict_proba``, unless
+        given here).
 
     Returns
     -------
@@ -326,7 +346,7 @@ def pareto_front(
     >>> float(front.scores.loc["accurate", "accuracy"])
     1.0
     """
-    how = _Scoring(X, y, sensitive_features, sample_weight, pos_label, ci, random_state, min_group_size)
+    how = _Scoring(X, y, sensitive_features, sample_weight, pos_label, ci, random_state, min_group_size, scores or {})
     return _scored(models, objectives, how)
 
 
@@ -343,8 +363,14 @@ def _scored(models: Any, objectives: Sequence[ObjectiveLike], how: _Scoring) -> 
     named = _named_models(models)
     rows: dict[str, dict[str, float]] = {}
     summary: Summary | None = None
+    unknown = [name for name in how.scores if name not in named]
+    if unknown:
+        raise InvalidInputError(
+            f"scores names model {unknown[0]!r}, which is not among the models "
+            f"({', '.join(map(repr, named))}); key scores by the models' names"
+        )
     for name, model in named.items():
-        rows[name], summary = _score_one(model, parsed, how)
+        rows[name], summary = _score_one(name, model, parsed, how)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"
     values = table[names].to_numpy(dtype=np.float64)
@@ -365,11 +391,50 @@ class ModelComparison:
         The non-dominated models.
     title : str
         Title of the figure and of the HTML page.
+    ci : float or None
+        The confidence level of the intervals (None: no intervals).
     """
 
     table: pd.DataFrame
     front: ParetoFront
     title: str
+    ci: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-serialisable values: objectives, each model's scores (with intervals
+        when ``ci`` was given) and whether it is on the front, the front in order, and the groups
+        left out of the disparities."""
+
+        def num(value: Any) -> float | None:
+            number = float(value)
+            return number if np.isfinite(number) else None
+
+        models = []
+        for name, rows in self.table.groupby("model", sort=False):
+            models.append(
+                {
+                    "model": str(name),
+                    "on_front": bool(rows["on_front"].iloc[0]),
+                    "scores": {
+                        str(r.objective): {"value": num(r.value), "lo": num(r.lo), "hi": num(r.hi)}
+                        for r in rows.itertuples(index=False)
+                    },
+                }
+            )
+        return {
+            "fairwatch_version": __version__,
+            "title": self.title,
+            "objectives": [
+                {"name": o.name, "kind": o.kind, "target": o.target, "direction": o.direction}
+                for o in self.front.objectives
+            ],
+            "ci": self.ci,
+            "min_group_size": self.front.min_group_size,
+            "suppressed_groups": dict(self.front.suppressed),
+            "suppressed_share": self.front.suppressed_share,
+            "models": models,
+            "front": list(self.front.names),
+        }
 
     @property
     def figure(self) -> Any:
@@ -413,14 +478,15 @@ def compare_models(
     random_state: int | None = 0,
     title: str = "Accuracy–fairness trade-off",
     min_group_size: int | None = DEFAULT_MIN_GROUP_SIZE,
+    scores: Mapping[str, ArrayLike] | None = None,
 ) -> ModelComparison:
     """Score models on the trade-off: a tidy table, the Pareto front and a plotly figure.
 
     Parameters
     ----------
-    models, X, y, sensitive_features, objectives, ci, sample_weight, pos_label, random_state, min_group_size
+    models, X, y, sensitive_features, objectives, ci, sample_weight, pos_label, random_state, min_group_size, scores
         As for :func:`pareto_front` (groups under ``min_group_size`` rows, 30 by default, are left
-        out of the disparities).
+        out of the disparities; ``scores`` gives the scores of models given as predictions).
     title : str
         Title of the figure and the HTML page.
 
@@ -446,11 +512,11 @@ def compare_models(
     2                       accuracy    0.5     False
     3  demographic_parity_difference    1.0     False
     """
-    how = _Scoring(X, y, sensitive_features, sample_weight, pos_label, ci, random_state, min_group_size)
+    how = _Scoring(X, y, sensitive_features, sample_weight, pos_label, ci, random_state, min_group_size, scores or {})
     front = _scored(models, objectives, how)
-    scores = front.all_scores
+    table = front.all_scores
     records = []
-    for name, row in scores.iterrows():
+    for name, row in table.iterrows():
         for objective in front.objectives:
             records.append(
                 {
@@ -463,7 +529,7 @@ def compare_models(
                     "on_front": not bool(row["dominated"]),
                 }
             )
-    return ModelComparison(pd.DataFrame.from_records(records), front, title)
+    return ModelComparison(pd.DataFrame.from_records(records), front, title, ci)
 
 
 def _axis_title(objective: Objective) -> str:
