@@ -27,6 +27,7 @@ __all__ = [
     "as_frame",
     "check_lengths",
     "count_missing",
+    "from_pandas",
     "is_blank",
     "make_table",
     "missing_expr",
@@ -304,3 +305,13 @@ def make_table(columns: Mapping[str, Sequence[Any] | np.ndarray], backend: nw.Im
     """Build a native dataframe of ``backend`` from a mapping of column name to values."""
     data = {name: list(values) if not isinstance(values, list) else values for name, values in columns.items()}
     return nw.from_dict(data, backend=backend).to_native()  # type: ignore[arg-type]
+
+
+def from_pandas(frame: Any, backend: nw.Implementation) -> Any:
+    """A pandas DataFrame in the library ``backend`` names (pandas, Polars or pyarrow), as
+    :func:`make_table` returns tables in the caller's library."""
+    if backend.is_polars():
+        return nw.from_native(frame, eager_only=True).to_polars()
+    if backend.is_pyarrow():
+        return nw.from_native(frame, eager_only=True).to_arrow()
+    return frame

@@ -84,7 +84,7 @@ class GroupPartialDependence(ExplanationResult):
             raise InvalidInputError(f"group {key!r} is not one of {self.groups}")
         return np.asarray(self.values[:, self.groups.index(key)])
 
-    def to_frame(self) -> pd.DataFrame:
+    def _table(self) -> pd.DataFrame:
         """One row per grid value; one column per group, plus ``overall`` and ``gap``."""
         data: dict[str, Any] = {self.feature: self.grid}
         for j, key in enumerate(self.groups):
@@ -254,7 +254,7 @@ def partial_dependence_by_group(
     counts = np.bincount(sample_codes, minlength=g).astype(np.float64)
     values = sums / counts[None, :]
     overall = values @ (sizes / sizes.sum())
-    return GroupPartialDependence(
+    result = GroupPartialDependence(
         feature=name,
         grid=grid,
         values=values,
@@ -265,3 +265,4 @@ def partial_dependence_by_group(
         n_rows=frame.n_rows,
         response=method,
     )
+    return result.in_library_of(frame.frame, sensitive)
