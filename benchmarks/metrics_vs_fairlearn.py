@@ -148,8 +148,9 @@ def repeats_for(n: int, small: int = 3) -> int:
 
 # -- the three contenders ---------------------------------------------------------------------------
 def run_fairwatch(df: pd.DataFrame, **options: Any) -> fairwatch.Audit:
+    # min_group_size=0: the numbers are checked against fairlearn's, which compares groups of any size
     return fairwatch.audit(
-        df["y_true"], df["y_pred"], sensitive_features=df[SENSITIVE], metrics=list(METRICS), **options
+        df["y_true"], df["y_pred"], sensitive_features=df[SENSITIVE], metrics=list(METRICS), min_group_size=0, **options
     )
 
 

@@ -122,7 +122,10 @@ def test_checks(frame: pd.DataFrame) -> None:
     )
     assert passing.passed and not failing.passed
     assert passing.value == pytest.approx(dp.ratio)
-    assert percent.value == pytest.approx(np.nanmin(audit.summary.values["accuracy"]))
+    # _min/_max checks skip suppressed groups (F x D has fewer than the default 30 rows)
+    reported = audit.summary.values["accuracy"][~audit.summary.suppressed]
+    assert audit.summary.suppressed.any()
+    assert percent.value == pytest.approx(np.nanmin(reported))
     assert worst.passed
     assert not audit.passed()
     assert len(audit.to_dict()["checks"]) == 4
@@ -141,7 +144,7 @@ def test_reference_group_disparities(frame: pd.DataFrame) -> None:
     d = audit.summary.disparities["demographic_parity"]
     assert d.method == "reference"
     assert d.difference == pytest.approx(np.max(np.abs(rates[1:] - rates[0])))
-    assert d.ratio == pytest.approx(np.min(np.minimum(rates[1:] / rates[0], rates[0] / rates[1:])))
+    assert d.ratio == pytest.approx(np.min(rates[1:] / rates[0]))  # group / reference: directional
 
 
 def test_to_overall_disparities(frame: pd.DataFrame) -> None:
@@ -210,3 +213,73 @@ def test_marginal_of_a_reference_audit(frame: pd.DataFrame) -> None:
     marginal = audit.marginal("race")
     assert marginal.summary.method == "between_groups"
     assert marginal.stats.n_groups == 4
+
+
+# -- a ratio against a reference keeps its direction (issue 22, item 4) ------------------------------------
+def _selections(rates: dict[str, int], n: int = 100) -> tuple[list[int], list[str]]:
+    """Predictions with ``rates[group]`` positives out of ``n`` rows per group (also used as labels)."""
+    y_pred: list[int] = []
+    groups: list[str] = []
+    for group, positives in rates.items():
+        y_pred += [1] * positives + [0] * (n - positives)
+        groups += [group] * n
+    return y_pred, groups
+
+
+def test_a_group_selected_more_often_than_the_reference_is_not_adversely_impacted() -> None:
+    y_pred, groups = _selections({"zero": 10, "b": 40})
+    audit = fw.audit(y_pred, y_pred, sensitive_features=groups, reference="zero", metrics=["selection_rate"])
+    d = audit.summary.disparities["demographic_parity"]
+    assert d.ratio == pytest.approx(4.0)  # group / reference: b is selected 4x as often
+    assert d.ratio_group == ("b",)
+    [verdict] = audit.check("demographic_parity_ratio >= 0.8")
+    assert verdict.passed
+    assert audit.disparities()["ratio_group"].tolist()[0] == "sensitive_feature_0=b"
+
+
+def test_a_group_selected_less_often_than_the_reference_fails_the_four_fifths_rule() -> None:
+    y_pred, groups = _selections({"ref": 40, "b": 10, "c": 60})
+    audit = fw.audit(y_pred, y_pred, sensitive_features=groups, reference="ref", metrics=["selection_rate"], ci=0.95)
+    d = audit.summary.disparities["demographic_parity"]
+    assert d.ratio == pytest.approx(0.25)  # the smallest group / reference ratio: b
+    assert d.ratio_group == ("b",)
+    assert d.ratio_lo < 0.25 < d.ratio_hi
+    assert not audit.check("demographic_parity_ratio >= 0.8")[0].passed
+    assert audit.to_dict()["disparities"]["demographic_parity"]["ratio_group"] == {"sensitive_feature_0": "b"}
+
+
+def test_between_groups_ratio_stays_symmetric() -> None:
+    y_pred, groups = _selections({"zero": 10, "b": 40})
+    d = fw.audit(y_pred, y_pred, sensitive_features=groups, metrics=["selection_rate"]).summary.disparities
+    assert d["demographic_parity"].ratio == pytest.approx(0.25)
+    assert d["demographic_parity"].ratio_group is None
+
+
+# -- groups under 30 rows are suppressed by default (issue 22, item 3) -------------------------------------
+def _with_a_small_group(rows: int) -> tuple[list[int], list[int], list[str]]:
+    """Two 100-row groups with equal selection rates and one small group selected far more often."""
+    y_true = [1, 0] * 100 + [1] * rows
+    y_pred = [1, 0] * 100 + [1] * rows
+    groups = ["a"] * 100 + ["b"] * 100 + ["small"] * rows
+    return y_true, y_pred, groups
+
+
+def test_groups_under_the_default_minimum_are_suppressed_and_reported() -> None:
+    y_true, y_pred, groups = _with_a_small_group(13)
+    audit = fw.audit(y_true, y_pred, sensitive_features=groups, metrics=["selection_rate"])
+    assert audit.summary.min_group_size == fw.DEFAULT_MIN_GROUP_SIZE == 30
+    data = audit.to_dict()
+    small = next(g for g in data["groups"] if g["group"]["sensitive_feature_0"] == "small")
+    assert small["suppressed"] and small["n"] == 13
+    assert small["metrics"]["selection_rate"]["value"] is None
+    assert data["suppressed_share"] == pytest.approx(13 / 213)
+    assert audit.summary.disparities["demographic_parity"].difference == pytest.approx(0.0)
+    # 0 (or None) compares groups of any size, as fairlearn does
+    for every in (0, None):
+        whole = fw.audit(y_true, y_pred, sensitive_features=groups, metrics=["selection_rate"], min_group_size=every)
+        assert whole.summary.disparities["demographic_parity"].difference == pytest.approx(0.5)
+
+
+def test_the_fairlearn_named_functions_keep_every_group() -> None:
+    y_true, y_pred, groups = _with_a_small_group(13)
+    assert fw.metrics.demographic_parity_difference(y_true, y_pred, sensitive_features=groups) == pytest.approx(0.5)

@@ -803,3 +803,18 @@ def test_cli_model_output_is_for_torch_modules_only(saved: Any, capsys: pytest.C
     code, _, err = _run([*argv, "--model-output", "logits"], capsys)
     assert code == 2
     assert "--model-output logits is for torch modules, but MODEL holds a LogisticRegression" in err
+
+
+def test_audit_model_suppresses_small_groups_by_default() -> None:
+    """audit_model shares fairwatch.audit's default minimum group size (issue 22, item 3)."""
+    from sklearn.dummy import DummyClassifier
+
+    X = np.zeros((213, 1))
+    y = np.array([1, 0] * 100 + [1] * 13)
+    groups = np.array(["a"] * 100 + ["b"] * 100 + ["small"] * 13)
+    model = DummyClassifier(strategy="most_frequent").fit(X, y)
+    result = fw.audit_model(model, X, y, sensitive_features=groups, metrics=["selection_rate"])
+    assert result.summary.min_group_size == fw.DEFAULT_MIN_GROUP_SIZE
+    assert result.to_dict()["suppressed_share"] == pytest.approx(13 / 213)
+    every = fw.audit_model(model, X, y, sensitive_features=groups, metrics=["selection_rate"], min_group_size=0)
+    assert every.summary.min_group_size == 0

@@ -91,8 +91,12 @@ def test_group_without_positives_gives_nan_and_a_warning() -> None:
         match=r"true_positive_rate is undefined for group "
         r"sensitive_feature_0=b: it has no rows with y_true equal to the positive label",
     ):
-        audit = fw.audit(
-            [1, 1, 0, 0], [1, 0, 0, 1], sensitive_features=["a", "a", "b", "b"], metrics=["true_positive_rate"]
+        audit = fw.audit(  # two-row groups on purpose (min_group_size=0): the warning is what is tested
+            [1, 1, 0, 0],
+            [1, 0, 0, 1],
+            sensitive_features=["a", "a", "b", "b"],
+            metrics=["true_positive_rate"],
+            min_group_size=0,
         )
     assert np.isnan(audit.summary.values["true_positive_rate"][1])
     assert audit.to_dict()["groups"][1]["metrics"]["true_positive_rate"]["value"] is None
@@ -100,7 +104,7 @@ def test_group_without_positives_gives_nan_and_a_warning() -> None:
 
 def test_single_class_in_y_true_warns_for_every_group() -> None:
     with pytest.warns(UndefinedMetricWarning) as record:
-        fw.audit([0, 0, 0, 0], [1, 0, 0, 1], sensitive_features=["a", "a", "b", "b"], metrics=["tpr"])
+        fw.audit([0, 0, 0, 0], [1, 0, 0, 1], sensitive_features=["a", "a", "b", "b"], metrics=["tpr"], min_group_size=0)
     assert len([w for w in record if "true_positive_rate is undefined" in str(w.message)]) == 2
 
 

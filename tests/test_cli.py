@@ -224,3 +224,184 @@ def test_pred_must_name_a_column(data_file: Path, capsys: pytest.CaptureFixture[
     )
     assert code == 2
     assert err.startswith("error: --pred must look like NAME=COLUMN (e.g. baseline=pred); got 'justname'")
+
+
+# -- the default minimum group size (issue 22, item 3) -----------------------------------------------------
+@pytest.fixture(scope="module")
+def small_group_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Groups a and b (100 rows each, selected half the time) and a 13-row group always selected."""
+    n_small = 13
+    frame = pd.DataFrame(
+        {
+            "x": np.r_[np.tile([0.0, 1.0], 100), np.ones(n_small)],
+            "label": np.r_[np.tile([0, 1], 100), np.ones(n_small, dtype=int)],
+            "pred": np.r_[np.tile([0, 1], 100), np.ones(n_small, dtype=int)],
+            "group": ["a"] * 100 + ["b"] * 100 + ["small"] * n_small,
+        }
+    )
+    frame["other"] = frame["label"]
+    path = tmp_path_factory.mktemp("small") / "small.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_audit_suppresses_small_groups_by_default(small_group_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["audit", str(small_group_file), "--y-true", "label", "--y-pred", "pred", "--sensitive", "group"]
+    code, out, _ = run([*argv, "--format", "json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["min_group_size"] == 30
+    assert [g["group"]["group"] for g in data["groups"] if g["suppressed"]] == ["small"]
+    assert data["suppressed_share"] == pytest.approx(13 / 213)
+    assert data["disparities"]["demographic_parity"]["difference"] == pytest.approx(0.0)
+    code, out, _ = run([*argv, "--format", "json", "--min-group-size", "0"], capsys)
+    assert json.loads(out)["disparities"]["demographic_parity"]["difference"] == pytest.approx(0.5)
+    code, out, _ = run(argv, capsys)
+    assert "1 group(s) under min_group_size=30 suppressed (6.10% of rows)" in out
+
+
+def test_audit_model_suppresses_small_groups_by_default(
+    small_group_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.read_csv(small_group_file)
+    model_path = tmp_path / "model.joblib"
+    joblib.dump(LogisticRegression().fit(frame[["x"]], frame["label"]), model_path)
+    argv = ["audit-model", str(model_path), str(small_group_file), "--label", "label", "--sensitive", "group"]
+    code, out, _ = run([*argv, "--format", "json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["min_group_size"] == 30
+    assert [g["group"]["group"] for g in data["groups"] if g["suppressed"]] == ["small"]
+
+
+def test_compare_suppresses_small_groups_by_default(small_group_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["compare", str(small_group_file), "--y-true", "label", "--sensitive", "group"]
+    code, out, _ = run([*argv, "--pred", "m1=pred", "--pred", "m2=other"], capsys)
+    assert code == 0
+    m1 = next(line for line in out.splitlines() if "m1" in line)
+    assert m1.split("│")[3].strip() == "0.0000"  # demographic_parity_difference without the 13-row group
+    code, out, _ = run([*argv, "--pred", "m1=pred", "--pred", "m2=other", "--min-group-size", "0"], capsys)
+    m1 = next(line for line in out.splitlines() if "m1" in line)
+    assert m1.split("│")[3].strip() == "0.5000"
+
+
+def test_one_default_minimum_group_size_everywhere() -> None:
+    import inspect
+
+    import typer.main
+
+    from fairwatch.cli import app
+    from fairwatch.mitigation import compare_models, pareto_front
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for name in ("audit", "audit-model", "compare"):
+        option = next(p for p in commands[name].params if p.name == "min_group_size")
+        assert option.default == fw.DEFAULT_MIN_GROUP_SIZE, name
+    for function in (fw.audit, compare_models, pareto_front):
+        assert inspect.signature(function).parameters["min_group_size"].default == fw.DEFAULT_MIN_GROUP_SIZE
+
+
+# -- compare: formats, scores, intervals (issue 22, item 6) ------------------------------------------------
+@pytest.fixture(scope="module")
+def models_file(data_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    frame = pd.read_csv(data_file)
+    frame["fair"] = frame["label"]  # a perfect model
+    frame["fair_score"] = np.where(frame["label"] == 1, 0.9, 0.1)
+    path = tmp_path_factory.mktemp("models") / "models.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def compare_args(path: Path) -> list[str]:
+    return [
+        "compare",
+        str(path),
+        "--y-true",
+        "label",
+        "--sensitive",
+        "sex",
+        "--pred",
+        "base=pred",
+        "--pred",
+        "fair=fair",
+    ]
+
+
+def test_compare_output_format_follows_the_extension(
+    models_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "t.json"
+    code, out, err = run([*compare_args(models_file), "-o", str(target)], capsys)
+    assert code == 0
+    data = json.loads(target.read_text(encoding="utf-8"))  # JSON, not HTML
+    assert data["front"] == ["fair"]
+    assert [m["model"] for m in data["models"]] == ["base", "fair"]
+    assert data["models"][1]["scores"]["accuracy"]["value"] == 1.0
+    assert data["min_group_size"] == 30 and data["objectives"][0]["name"] == "accuracy"
+    assert "base" in out and f"wrote {target}" in err  # the table is still shown on screen
+    for suffix, check in ((".html", "<!DOCTYPE html>"), (".csv", "model,objective,direction"), (".txt", "Pareto")):
+        path = tmp_path / f"t{suffix}"
+        assert run([*compare_args(models_file), "-o", str(path)], capsys)[0] == 0
+        assert check in path.read_text(encoding="utf-8"), suffix
+
+
+def test_compare_format_option(models_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*compare_args(models_file), "--format", "json"], capsys)
+    assert code == 0
+    assert json.loads(out)["front"] == ["fair"]
+    code, _, _ = run([*compare_args(models_file), "--format", "text", "-o", str(tmp_path / "t.out")], capsys)
+    assert code == 0
+    assert "Pareto" in (tmp_path / "t.out").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--format", "html", "-o", "t.json"],
+            "error: --format html does not match --output 't.json' (a .json file); drop --format, or name the "
+            "file .html",
+        ),
+        (
+            ["-o", "t.out"],
+            "error: cannot tell the format of --output 't.out' from its extension; name it .html, .json, .csv "
+            "or .txt, or pass --format html|json|csv|text",
+        ),
+        (["--format", "xml"], "error: --format must be html, json, csv or text; got 'xml'"),
+        (
+            ["--objectives", "accuracy,roc_auc"],
+            "error: objective roc_auc needs scores, but model 'base' is given as predictions; pass its scores "
+            "(--score base=COLUMN, or scores={'base': ...} in Python)",
+        ),
+        (["--score", "nobody=fair_score"], "error: --score names model 'nobody', which no --pred gives"),
+        (["--score", "fair"], "error: --score must look like NAME=COLUMN (e.g. baseline=proba); got 'fair'"),
+    ],
+)
+def test_compare_errors(
+    models_file: Path, tmp_path: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = [str(tmp_path / e) if e.startswith("t.") else e for e in extra]
+    code, _, err = run([*compare_args(models_file), *extra], capsys)
+    assert code == 2
+    assert err.strip() == message.replace("'t.", f"'{tmp_path}/t."), err
+
+
+def test_compare_scores_and_intervals(models_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [*compare_args(models_file), "--score", "base=score", "--score", "fair=fair_score"]
+    code, out, _ = run(
+        [*argv, "--objectives", "accuracy,roc_auc,demographic_parity_difference", "--ci", "0.95"], capsys
+    )
+    assert code == 0
+    fair = next(line for line in out.splitlines() if "fair" in line)
+    assert re.search(r"1\.0000 \[\d\.\d{4}, \d\.\d{4}\]", fair), fair  # intervals on screen
+    code, out, _ = run([*argv, "--objectives", "roc_auc", "--format", "json", "--ci", "0.9"], capsys)
+    data = json.loads(out)
+    frame = pd.read_csv(models_file)
+    expected = fw.audit(frame["label"], frame["pred"], scores=frame["score"], sensitive_features=frame["sex"])
+    base = data["models"][0]["scores"]["roc_auc"]
+    assert base["value"] == pytest.approx(expected.summary.overall["roc_auc"])
+    assert base["lo"] < base["value"] < base["hi"]
+    assert data["ci"] == 0.9

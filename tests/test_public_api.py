@@ -10,6 +10,7 @@ import fairwatch.metrics
 
 def test_top_level_exports() -> None:
     assert set(fairwatch.__all__) == {
+        "DEFAULT_MIN_GROUP_SIZE",
         "Audit",
         "CheckResult",
         "GroupStats",

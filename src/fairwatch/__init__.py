@@ -10,9 +10,10 @@ from fairwatch._audit_model import ModelAudit, audit_model
 from fairwatch._checks import CheckResult
 from fairwatch._torch_adapter import TorchModelAdapter
 from fairwatch._version import __version__
-from fairwatch.metrics import GroupStats, group_stats
+from fairwatch.metrics import DEFAULT_MIN_GROUP_SIZE, GroupStats, group_stats
 
 __all__ = [
+    "DEFAULT_MIN_GROUP_SIZE",
     "Audit",
     "CheckResult",
     "GroupStats",

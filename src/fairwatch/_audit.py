@@ -15,7 +15,7 @@ from fairwatch._frame import make_table
 from fairwatch._typing import ArrayLike, FrameLike, GroupKey, SensitiveLike
 from fairwatch._version import __version__
 from fairwatch.exceptions import InvalidInputError
-from fairwatch.metrics import GroupStats, Summary, summarize
+from fairwatch.metrics import DEFAULT_MIN_GROUP_SIZE, GroupStats, Summary, summarize
 from fairwatch.metrics._inputs import stats_for_call
 
 __all__ = ["Audit", "audit"]
@@ -102,7 +102,12 @@ class Audit:
 
     def disparities(self) -> Any:
         """Table of disparities: one row per metric (and per named disparity such as
-        ``demographic_parity``) with difference, ratio, their intervals and the extreme groups."""
+        ``demographic_parity``) with difference, ratio, their intervals and the extreme groups.
+
+        Between groups the ratio is lowest over highest (``min_group`` / ``max_group``). Against a
+        ``reference`` it keeps its direction: the smallest ``group / reference`` ratio, named in
+        ``ratio_group`` (above 1 when every group's value exceeds the reference's).
+        """
         rows: dict[str, list[Any]] = {
             key: []
             for key in (
@@ -113,6 +118,7 @@ class Audit:
                 "ratio",
                 "ratio_lo",
                 "ratio_hi",
+                "ratio_group",
                 "max_group",
                 "max_value",
                 "min_group",
@@ -133,6 +139,7 @@ class Audit:
                 "min_value",
             ):
                 rows[key].append(_float(getattr(d, key)))
+            rows["ratio_group"].append(self._label(d.ratio_group))
             rows["max_group"].append(self._label(d.max_group))
             rows["min_group"].append(self._label(d.min_group))
             rows["groups_compared"].append(d.groups_compared)
@@ -245,7 +252,7 @@ def audit(
     sample_weight: ArrayLike | None = None,
     metrics: Sequence[str] | None = None,
     ci: float | None = None,
-    min_group_size: int | None = None,
+    min_group_size: int | None = DEFAULT_MIN_GROUP_SIZE,
     data: FrameLike | None = None,
     pos_label: Any = None,
     method: str = "between_groups",
@@ -266,7 +273,10 @@ def audit(
         Predictions. May be omitted when only score metrics are wanted.
     sensitive_features : array-like, dataframe, dict, or column name(s)
         One or several sensitive columns; groups are their intersections (``marginal()`` gives
-        the single-feature views).
+        the single-feature views). A missing value — null, NaN, or text that is empty or only
+        spaces (what a CSV reader gives for an empty cell) — is not a group: it raises
+        ``MissingValueError`` naming the column and the count; fill those cells with an explicit
+        category such as ``"unknown"`` or drop the rows.
     scores : array-like or column name, optional
         Probability (or score) of the positive class; enables ROC-AUC, Brier score and calibration.
     sample_weight : array-like or column name, optional
@@ -278,9 +288,11 @@ def audit(
     ci : float, optional
         Confidence level (e.g. 0.95) for intervals: Wilson for proportions, Newcombe for
         differences of proportions, bootstrap on the statistics otherwise.
-    min_group_size : int, optional
+    min_group_size : int or None, default=30 (:data:`fairwatch.DEFAULT_MIN_GROUP_SIZE`)
         Groups with fewer rows are suppressed: reported with their size, values withheld,
-        excluded from disparities; the share of rows they hold is in ``to_dict()``.
+        excluded from disparities; the share of rows they hold is in ``to_dict()``
+        (``suppressed_share``). ``0`` or ``None`` compares groups of any size (fairlearn's
+        behaviour); a larger value when intervals show 30 rows are not enough.
     data : dataframe, optional
         pandas, Polars, pyarrow, ... When given, the other arguments may be column names, and
         tables come back in the same library. A lazy frame (Polars ``LazyFrame``, DuckDB
@@ -331,12 +343,23 @@ def audit(
     Examples
     --------
     >>> import fairwatch as fw
-    >>> a = fw.audit([1, 0, 1, 0, 1, 1], [1, 0, 0, 0, 1, 1], sensitive_features=["a", "a", "a", "b", "b", "b"],
-    ...              metrics=["selection_rate", "tpr"])
+    >>> y_true = [1, 0, 1, 0, 1, 1] * 10
+    >>> y_pred = [1, 0, 0, 0, 1, 1] * 10
+    >>> group = ["a", "a", "a", "b", "b", "b"] * 10   # 30 rows per group
+    >>> a = fw.audit(y_true, y_pred, sensitive_features=group, metrics=["selection_rate", "tpr"])
     >>> round(a.summary.disparities["demographic_parity"].difference, 4)
     0.3333
     >>> a.check("demographic_parity_ratio >= 0.8")[0].passed
     False
+
+    Groups under 30 rows are suppressed by default: reported with their size, values withheld,
+    left out of disparities (here every group, so the disparity is undefined and a warning says so).
+
+    >>> tiny = fw.audit(y_true[:12], y_pred[:12], sensitive_features=group[:12], metrics=["selection_rate"])
+    >>> tiny.wide()[["sensitive_feature_0", "n", "suppressed"]].values.tolist()
+    [['a', 6, True], ['b', 6, True]]
+    >>> tiny.to_dict()["suppressed_share"]
+    1.0
     """
     if isinstance(metrics, str):
         metrics = (metrics,)

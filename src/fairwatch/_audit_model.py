@@ -20,7 +20,7 @@ import narwhals as nw
 import numpy as np
 
 from fairwatch._audit import Audit, audit
-from fairwatch._encode import python_scalar
+from fairwatch._encode import encode_sensitive, python_scalar
 from fairwatch._frame import Column, resolve_column, resolve_sensitive
 from fairwatch._model_rows import DEFAULT_BATCH_SIZE, batches, check_batch_size, check_probabilities, n_rows, slice_rows
 from fairwatch._torch_adapter import TORCH_BATCH_SIZE, TorchModelAdapter, is_torch_module
@@ -585,6 +585,8 @@ def audit_model(
     rows = n_rows(X)
     if len(label_column) != rows:
         raise LengthMismatchError(f"y must have one label per row of X: X has {rows} rows, y has {len(label_column)}")
+    for column in sensitive:  # refuse missing groups before running the model, not after
+        encode_sensitive(column, sort=False)
     distinct = _distinct_labels(label_column)
     groups = {c.name: c.to_numpy() for c in sensitive}
     regression = _is_regression(model, label_column, distinct)

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from fairwatch._text import MIN_GROUP_SIZE_HELP
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError
+from fairwatch.metrics._summary import DEFAULT_MIN_GROUP_SIZE
 
 __all__ = ["load_model", "register"]
 
@@ -111,9 +113,7 @@ def audit_model_command(
     ] = None,
     metrics: Annotated[Optional[list[str]], typer.Option("--metrics", help="Metrics, comma-separated.")] = None,
     ci: Annotated[Optional[float], typer.Option("--ci", help="Confidence level, e.g. 0.95.")] = None,
-    min_group_size: Annotated[
-        Optional[int], typer.Option("--min-group-size", help="Suppress groups with fewer rows.")
-    ] = None,
+    min_group_size: Annotated[int, typer.Option("--min-group-size", help=MIN_GROUP_SIZE_HELP)] = DEFAULT_MIN_GROUP_SIZE,
     pos_label: Annotated[Optional[str], typer.Option("--pos-label", help="The positive label.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per model call.")] = 65_536,
     model_output: Annotated[

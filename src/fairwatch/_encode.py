@@ -14,7 +14,7 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
-from fairwatch._frame import Column, describe_missing
+from fairwatch._frame import Column, count_missing, describe_missing, is_blank, missing_sensitive_error
 from fairwatch._typing import GroupKey, IntArray
 from fairwatch.exceptions import InvalidInputError, MissingValueError
 
@@ -23,6 +23,7 @@ __all__ = [
     "encode",
     "encode_groups",
     "encode_groups_unsorted",
+    "encode_sensitive",
     "group_order",
     "group_sort_key",
     "python_scalar",
@@ -165,6 +166,21 @@ def encode(column: Column, argument: str, *, sort: bool = True) -> Encoded:
     raise InvalidInputError(f"{argument} has unsupported dtype {array.dtype}")
 
 
+def encode_sensitive(column: Column, *, sort: bool = True) -> Encoded:
+    """Codes of a sensitive column; a missing value (null, NaN or blank text) raises the one error
+    every audit gives for it (:func:`fairwatch._frame.missing_sensitive_error`).
+
+    Blank text is found among the categories after factorisation, so complete columns pay nothing.
+    """
+    try:
+        encoded = encode(column, f"sensitive feature {column.name!r}", sort=sort)
+    except MissingValueError:
+        raise missing_sensitive_error(column.name, count_missing(column), len(column)) from None
+    if any(is_blank(category) for category in encoded.categories):
+        raise missing_sensitive_error(column.name, count_missing(column), len(column))
+    return encoded
+
+
 def group_sort_key(key: GroupKey) -> tuple[Any, ...]:
     """Sort key of a group: value by value, numbers together, other values by type then value.
 
@@ -184,7 +200,7 @@ def encode_groups_unsorted(columns: Sequence[Column]) -> tuple[IntArray, list[Gr
     Cheaper than :func:`encode_groups` on large inputs: callers that aggregate first can sort
     the few group keys afterwards (e.g. ``GroupStats.take``) instead of re-coding every row.
     """
-    encoded = [encode(col, f"sensitive feature {col.name!r}", sort=False) for col in columns]
+    encoded = [encode_sensitive(col, sort=False) for col in columns]
     combined = encoded[0].codes.copy() if len(encoded) > 1 else encoded[0].codes
     size = len(encoded[0].categories)
     for enc in encoded[1:]:

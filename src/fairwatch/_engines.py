@@ -56,7 +56,7 @@ import narwhals as nw
 import numpy as np
 
 from fairwatch._encode import encode_groups
-from fairwatch._frame import Column, table_backend
+from fairwatch._frame import Column, is_blank, missing_expr, missing_sensitive_error, table_backend
 from fairwatch._typing import ArrayLike, FloatArray, FrameLike, GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import (
     InvalidInputError,
@@ -758,7 +758,7 @@ def engine_group_stats(
     if specs is None:
         names, tentative = _default_metrics(profile, roles)
         specs = [get_metric(m) for m in names]
-    _check_rows(profile, roles)
+    _check_rows(frame, profile, roles)
     try:
         plan = _plan(frame, profile, roles, specs, pos_label, score_bins)
     except InvalidInputError:
@@ -768,13 +768,14 @@ def engine_group_stats(
     result = _aggregate(frame, roles, plan)
     if deferred and _may_hold_nan(result, roles, plan):
         _add_scan_checks(frame, profile, roles)
-        _check_rows(profile, roles)
+        _check_rows(frame, profile, roles)
         _plan(None, profile, roles, specs, plan.pos_label, "auto", check_only=True)
     if _has_other_labels(result, roles, plan):
         if not tentative:
             _raise_label_error(frame, _label_columns(roles, specs), plan.pos_label)
         specs, plan = _regression(profile, roles, pos_label)
         result = _aggregate(frame, roles, plan)
+    _check_blank_groups(frame, result, profile, roles)
     keys, arrays = _stats_from_aggregate(result, roles, plan)
     stats = GroupStats(
         sensitive_names=roles.sensitive,
@@ -786,12 +787,31 @@ def engine_group_stats(
     return stats, specs
 
 
-def _check_rows(profile: _Profile, roles: _Roles) -> None:
+def _check_rows(frame: nw.LazyFrame[Any], profile: _Profile, roles: _Roles) -> None:
     """Missing sensitive values and bad weights, as the numpy path checks them first."""
     for column in roles.sensitive:
-        _check_missing(profile, roles, column, f"sensitive feature {column!r}", _CATEGORY_HINT)
+        if profile.missing(column):
+            _raise_missing_sensitive(frame, profile, roles, column)
     if roles.weight is not None:
         _check_weights(profile, roles)
+
+
+def _raise_missing_sensitive(frame: nw.LazyFrame[Any], profile: _Profile, roles: _Roles, column: str) -> None:
+    """The numpy path's error for a sensitive column with missing values (null, NaN or blank text),
+    counted in one query."""
+    missing = missing_expr(column, roles.schema[column])
+    count = int(_plain(_collect(frame.select(_count(missing).alias("__fw_missing"))).item()) or 0)
+    raise missing_sensitive_error(column, count, int(profile["len", ""]))
+
+
+def _check_blank_groups(frame: nw.LazyFrame[Any], result: nw.DataFrame[Any], profile: _Profile, roles: _Roles) -> None:
+    """Blank text is missing too: found among the (few) group keys of the aggregate, then counted."""
+    for i, column in enumerate(roles.sensitive):
+        if roles.schema[column] != nw.String:
+            continue
+        keys = result.get_column(f"__fw_g{i}").unique().to_list()
+        if any(is_blank(key) for key in keys):
+            _raise_missing_sensitive(frame, profile, roles, column)
 
 
 def _may_hold_nan(result: nw.DataFrame[Any], roles: _Roles, plan: _Plan) -> bool:

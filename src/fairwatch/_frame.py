@@ -26,7 +26,12 @@ __all__ = [
     "Column",
     "as_frame",
     "check_lengths",
+    "count_missing",
+    "from_pandas",
+    "is_blank",
     "make_table",
+    "missing_expr",
+    "missing_sensitive_error",
     "resolve_column",
     "resolve_sensitive",
     "table_backend",
@@ -199,6 +204,57 @@ def _missing_mask(values: np.ndarray) -> np.ndarray:
     return np.zeros(values.shape, dtype=bool)
 
 
+# -- missing sensitive values: one rule everywhere -------------------------------------------------------
+# A missing value is null, NaN, or text that is empty or only spaces (what a CSV reader gives for an
+# empty cell). It is never a group: the audits refuse it with :func:`missing_sensitive_error`, and
+# the LL144 tables count it as "unknown".
+
+
+def is_blank(value: Any) -> bool:
+    """Whether a category is text that is empty or only spaces."""
+    return isinstance(value, str) and not value.strip()
+
+
+def missing_sensitive_error(name: str, count: int, n_rows: int) -> MissingValueError:
+    """The one error for missing values in a sensitive column, whatever holds the data."""
+    return MissingValueError(
+        f"sensitive feature {name!r} has {count:,} missing value(s) (empty, null or NaN) in {n_rows:,} rows; "
+        f"a missing value is not a group. Fill them with an explicit category such as 'unknown', or drop "
+        f"those rows, before auditing"
+    )
+
+
+def count_missing(column: Column) -> int:
+    """Rows of ``column`` that are null, NaN or blank text (a slow path: for error messages)."""
+    values = column.values
+    array = column.to_numpy()
+    mask = np.zeros(len(column), dtype=bool)
+    if isinstance(values, nw.Series):
+        mask |= np.asarray(values.is_null().to_numpy(), dtype=bool)
+    if array.dtype.kind in "US":
+        mask |= np.char.strip(array.astype(str)) == ""
+    elif array.dtype.kind in "fO":
+        mask |= _missing_mask(array)
+        if array.dtype.kind == "O":
+            mask |= np.asarray([is_blank(v) for v in array], dtype=bool)
+    return int(mask.sum())
+
+
+def missing_expr(name: str, dtype: Any) -> nw.Expr:
+    """True where column ``name`` (of narwhals ``dtype``) is missing: null, NaN or blank text.
+
+    NaN is "not finite and not infinite": DuckDB folds ``isnan`` on Parquet columns from
+    statistics that leave NaN out.
+    """
+    column = nw.col(name)
+    missing = column.is_null()
+    if dtype.is_float():
+        missing = missing | (~column.is_finite() & (column.abs() != math.inf))
+    elif dtype == nw.String:
+        missing = missing | (column.str.strip_chars() == "")
+    return missing
+
+
 def describe_missing(argument: str, mask: np.ndarray) -> str:
     rows = np.flatnonzero(mask)
     shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if rows.size > 5 else "")
@@ -249,3 +305,13 @@ def make_table(columns: Mapping[str, Sequence[Any] | np.ndarray], backend: nw.Im
     """Build a native dataframe of ``backend`` from a mapping of column name to values."""
     data = {name: list(values) if not isinstance(values, list) else values for name, values in columns.items()}
     return nw.from_dict(data, backend=backend).to_native()  # type: ignore[arg-type]
+
+
+def from_pandas(frame: Any, backend: nw.Implementation) -> Any:
+    """A pandas DataFrame in the library ``backend`` names (pandas, Polars or pyarrow), as
+    :func:`make_table` returns tables in the caller's library."""
+    if backend.is_polars():
+        return nw.from_native(frame, eager_only=True).to_polars()
+    if backend.is_pyarrow():
+        return nw.from_native(frame, eager_only=True).to_arrow()
+    return frame

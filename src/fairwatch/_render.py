@@ -71,7 +71,10 @@ def _group_table(audit: Audit, title: str) -> Table:
 
 def _disparity_table(audit: Audit) -> Table:
     data = audit.to_dict()
-    table = Table(title="Disparities", title_justify="left", header_style="bold")
+    title = "Disparities"
+    if data["method"] == "reference":
+        title += " (ratio: the smallest group / reference, group in brackets)"
+    table = Table(title=title, title_justify="left", header_style="bold")
     for col in ("disparity", "difference", "ratio", "highest group", "lowest group"):
         table.add_column(col, justify="right" if col in ("difference", "ratio") else "left")
     for name, d in data["disparities"].items():
@@ -81,10 +84,13 @@ def _disparity_table(audit: Audit) -> Table:
         def label(group: dict[str, Any] | None) -> str:
             return "—" if group is None else ", ".join(f"{k}={v}" for k, v in group.items())
 
+        ratio = fmt_interval(d["ratio"], d["ratio_lo"], d["ratio_hi"])
+        if d["ratio_group"] is not None:
+            ratio += f" ({label(d['ratio_group'])})"
         table.add_row(
             name,
             fmt_interval(d["difference"], d["difference_lo"], d["difference_hi"]),
-            fmt_interval(d["ratio"], d["ratio_lo"], d["ratio_hi"]),
+            ratio,
             label(d["max_group"]),
             label(d["min_group"]),
         )

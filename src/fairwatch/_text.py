@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["comma_list"]
+from fairwatch.metrics._summary import DEFAULT_MIN_GROUP_SIZE
+
+__all__ = ["MIN_GROUP_SIZE_HELP", "comma_list"]
+
+#: ``--min-group-size`` of ``fairwatch audit``, ``audit-model`` and ``compare``.
+MIN_GROUP_SIZE_HELP = (
+    f"Suppress groups with fewer rows: reported with their size and share of the rows, left out of "
+    f"disparities (default {DEFAULT_MIN_GROUP_SIZE}; 0 compares groups of any size)."
+)
 
 
 def comma_list(text: str | None) -> list[str]:

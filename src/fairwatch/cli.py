@@ -17,9 +17,10 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from fairwatch._text import comma_list
+from fairwatch._text import MIN_GROUP_SIZE_HELP, comma_list
 from fairwatch._version import __version__
 from fairwatch.exceptions import FairwatchError, InvalidInputError, MissingDependencyError
+from fairwatch.metrics._summary import DEFAULT_MIN_GROUP_SIZE
 
 __all__ = ["app", "main"]
 
@@ -223,9 +224,7 @@ def audit_command(
     weight: Annotated[Optional[str], typer.Option("--weight", help="Column with sample weights.")] = None,
     metrics: Annotated[Optional[list[str]], typer.Option("--metrics", help="Metrics, comma-separated.")] = None,
     ci: Annotated[Optional[float], typer.Option("--ci", help="Confidence level, e.g. 0.95.")] = None,
-    min_group_size: Annotated[
-        Optional[int], typer.Option("--min-group-size", help="Suppress groups with fewer rows.")
-    ] = None,
+    min_group_size: Annotated[int, typer.Option("--min-group-size", help=MIN_GROUP_SIZE_HELP)] = DEFAULT_MIN_GROUP_SIZE,
     pos_label: Annotated[Optional[str], typer.Option("--pos-label", help="The positive label.")] = None,
     output_format: Annotated[
         str, typer.Option("--format", help="table, json, csv or html (the self-contained audit report).")
@@ -332,32 +331,87 @@ def _write(output: Path | None, text: str) -> None:
         raise InvalidInputError(f"cannot write --output {str(output)!r}: {exc.strerror}") from None
 
 
+#: Output formats of ``fairwatch compare`` and the file extensions that imply them.
+COMPARE_FORMATS = ("html", "json", "csv", "text")
+_COMPARE_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv", ".txt": "text", ".text": "text"}
+_FORMAT_SUFFIX = {"html": "html", "json": "json", "csv": "csv", "text": "txt"}
+
+
+def compare_format(output_format: str | None, output: Path | None) -> str:
+    """The format ``fairwatch compare`` writes: ``--format``, else the extension of ``--output``,
+    else text on the screen. A ``--format`` that contradicts a known extension is refused."""
+    if output_format is not None and output_format not in COMPARE_FORMATS:
+        raise InvalidInputError(f"--format must be html, json, csv or text; got {output_format!r}")
+    if output is None:
+        return output_format or "text"
+    implied = _COMPARE_SUFFIXES.get(output.suffix.lower())
+    if output_format is None:
+        if implied is None:
+            raise InvalidInputError(
+                f"cannot tell the format of --output {str(output)!r} from its extension; name it .html, .json, .csv "
+                f"or .txt, or pass --format html|json|csv|text"
+            )
+        return implied
+    if implied is not None and implied != output_format:
+        raise InvalidInputError(
+            f"--format {output_format} does not match --output {str(output)!r} (a {output.suffix} file); drop "
+            f"--format, or name the file .{_FORMAT_SUFFIX[output_format]}"
+        )
+    return output_format
+
+
+def _named_columns(table: Any, specs: list[str] | None, option: str, example: str) -> dict[str, Any]:
+    """``{name: column values}`` from repeated ``NAME=COLUMN`` options."""
+    named: dict[str, Any] = {}
+    for spec in _split(specs):
+        name, sep, column = spec.partition("=")
+        if not sep or not name or not column:
+            raise InvalidInputError(f"{option} must look like NAME=COLUMN (e.g. {example}); got {spec!r}")
+        named[name] = _column(table, column, option)
+    return named
+
+
 @app.command("compare")
 def compare_command(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file with labels and each model's predictions.")],
     y_true: Annotated[str, typer.Option("--y-true", help="Column with the true labels.")],
     sensitive: Annotated[list[str], typer.Option("--sensitive", help="Sensitive column(s), comma-separated.")],
     pred: Annotated[list[str], typer.Option("--pred", help="NAME=COLUMN of one model's predictions (repeat).")],
+    score: Annotated[
+        Optional[list[str]],
+        typer.Option("--score", help="NAME=COLUMN of one model's scores, for objectives such as roc_auc (repeat)."),
+    ] = None,
     objectives: Annotated[
         str, typer.Option("--objectives", help="Comma-separated, e.g. accuracy,demographic_parity_difference.")
     ] = "accuracy,demographic_parity_difference",
-    ci: Annotated[Optional[float], typer.Option("--ci", help="Confidence level, e.g. 0.95.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the HTML comparison here.")] = None,
+    ci: Annotated[Optional[float], typer.Option("--ci", help="Confidence level, e.g. 0.95 (intervals shown).")] = None,
+    min_group_size: Annotated[int, typer.Option("--min-group-size", help=MIN_GROUP_SIZE_HELP)] = DEFAULT_MIN_GROUP_SIZE,
+    output_format: Annotated[
+        Optional[str],
+        typer.Option(
+            "--format",
+            help="html (figure and table), json, csv (tidy table) or text; default: from the --output "
+            "extension, else text on the screen.",
+        ),
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write the comparison here (the table is shown too).")
+    ] = None,
 ) -> None:
     """Compare models on the accuracy-fairness trade-off and mark the Pareto front."""
     try:
         from fairwatch.mitigation import compare_models
     except ImportError as exc:
         raise MissingDependencyError("compare needs scikit-learn: pip install 'fairwatch[mitigation]'") from exc
+    chosen = compare_format(output_format, output)
     table = read_table(file)
-    models: dict[str, Any] = {}
-    for spec in _split(pred):
-        name, sep, column = spec.partition("=")
-        if not sep or not name or not column:
-            raise InvalidInputError(f"--pred must look like NAME=COLUMN (e.g. baseline=pred); got {spec!r}")
-        models[name] = _column(table, column, "--pred")
+    models = _named_columns(table, pred, "--pred", "baseline=pred")
     if len(models) < 2:
         raise InvalidInputError("--pred needs at least two models to compare (repeat --pred NAME=COLUMN)")
+    scores = _named_columns(table, score, "--score", "baseline=proba")
+    for name in scores:
+        if name not in models:
+            raise InvalidInputError(f"--score names model {name!r}, which no --pred gives")
     groups = {c: _column(table, c, "--sensitive") for c in _split(sensitive)}
     comparison = compare_models(
         models,
@@ -366,11 +420,30 @@ def compare_command(
         sensitive_features=groups,
         objectives=_split([objectives]),
         ci=ci,
+        min_group_size=min_group_size,
+        scores=scores,
     )
-    _print_comparison(comparison)
+    if output is None and chosen != "text":
+        _write(None, _comparison_text(comparison, chosen))
+        return
+    from fairwatch._render import make_console
+
+    _render_comparison(make_console(), comparison)
     if output is not None:
-        _write(output, comparison.to_html())
-        Console(stderr=True).print(f"wrote {output}", highlight=False)
+        _write(output, _comparison_text(comparison, chosen))
+        Console(stderr=True, soft_wrap=True).print(f"wrote {output}", highlight=False, markup=False)
+
+
+def _comparison_text(comparison: Any, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(comparison.to_dict(), indent=2) + "\n"
+    if output_format == "csv":
+        return str(comparison.table.to_csv(index=False))
+    if output_format == "html":
+        return str(comparison.to_html())
+    console = Console(record=True, width=200, file=io.StringIO())
+    _render_comparison(console, comparison)
+    return console.export_text()
 
 
 def _column(table: Any, name: str, option: str) -> Any:
@@ -379,22 +452,38 @@ def _column(table: Any, name: str, option: str) -> Any:
     return table.column(name).to_numpy()
 
 
-def _print_comparison(comparison: Any) -> None:
+def _render_comparison(console: Console, comparison: Any) -> None:
+    """Each model's scores (value and interval), the Pareto front, and the groups left out."""
+    from rich.markup import escape
     from rich.table import Table
 
-    from fairwatch._render import make_console
-
-    frame = comparison.table
-    names = list(dict.fromkeys(frame["objective"]))
+    data = comparison.to_dict()
     out = Table(header_style="bold")
     out.add_column("model")
-    for name in names:
-        out.add_column(f"{name} ({frame[frame['objective'] == name]['direction'].iloc[0]})", justify="right")
+    for objective in data["objectives"]:
+        out.add_column(escape(f"{objective['name']} ({objective['direction']})"), justify="right")
     out.add_column("Pareto front", justify="center")
-    for model, rows in frame.groupby("model", sort=False):
-        values = [f"{rows[rows['objective'] == n]['value'].iloc[0]:.4f}" for n in names]
-        out.add_row(str(model), *values, "✓" if bool(rows["on_front"].iloc[0]) else "")
-    make_console().print(out)
+    for model in data["models"]:
+        cells = []
+        for objective in data["objectives"]:
+            value = model["scores"][objective["name"]]
+            cell = "—" if value["value"] is None else f"{value['value']:.4f}"
+            if value["lo"] is not None and value["hi"] is not None:
+                cell += f" [{value['lo']:.4f}, {value['hi']:.4f}]"
+            cells.append(escape(cell))
+        out.add_row(escape(model["model"]), *cells, "✓" if model["on_front"] else "")
+    console.print(out)
+    if data["ci"] is not None:
+        console.print(f"Intervals: {data['ci']:.0%} confidence.", highlight=False)
+    if data["suppressed_groups"]:
+        groups = "; ".join(f"{label} ({n:,} rows)" for label, n in data["suppressed_groups"].items())
+        console.print(
+            escape(
+                f"{len(data['suppressed_groups'])} group(s) under min_group_size={data['min_group_size']} left out "
+                f"of the disparities ({data['suppressed_share']:.2%} of rows): {groups}."
+            ),
+            highlight=False,
+        )
 
 
 @app.command("metrics")

@@ -1,18 +1,22 @@
 """Every ``python`` code block in README.md and docs/ runs, so the documentation cannot rot.
 
-The blocks of one page run in order in one namespace (a page reads like a notebook), in a scratch
-directory that holds the files the pages refer to: ``predictions.parquet`` and
-``predictions/part-*.parquet`` (the Adult data scored by a simple model; columns ``label``, ``pred``,
-``proba``, ``sex``, ``race``, ``age``).
+The blocks of one page run in order in one namespace (a page reads like a notebook), in a fresh,
+empty temporary folder: nothing but the installed package is there, so every example creates or
+loads the data it uses — the bundled Adult data (``fairwatch.datasets.load_adult``), or a file an
+earlier block of the same page wrote. A new user copying the page into an empty folder runs what
+the test suite ran.
 
 A block that cannot run here (it needs a server, a cluster, or the peers of the migration page) is
 marked on the line just before its fence::
 
     <!-- skip-example: why it cannot run in the test suite -->
 
-Skips need a reason and are kept few (``MAX_SKIPS``). Shell blocks are not executed, but every
-``fairwatch <command> --option`` in the docs' shell blocks must name a real command and options,
-so a renamed flag breaks the build.
+Skips need a reason and are kept few (``MAX_SKIPS``). In shell blocks, the offline commands
+(``fairwatch audit``, ``audit-model``, ``compare`` and ``impact-ratio``: ``RUNNABLE_COMMANDS``) run
+too, after the page's python blocks and in the same folder, so the files they read must be written
+by the page; they must exit 0 (or 1, the CI gate, when they have ``--fail-if``). A shell block that
+cannot run here takes the same marker. Every other ``fairwatch <command> --option`` must name a real
+command and options, so a renamed flag breaks the build.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,8 +38,13 @@ SKIP = re.compile(r"^<!--\s*skip-example:\s*(?P<reason>.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[A-Za-z0-9_+-]*)[^\n]*$")
 #: Upper bound on skipped blocks over README and docs: a skip is an exception, not a habit.
 MAX_SKIPS = 8
+#: Upper bound on skipped shell blocks holding runnable commands.
+MAX_SHELL_SKIPS = 3
 #: Seconds one page's examples may take (the whole runner's budget is 60 s).
 PAGE_BUDGET = 30.0
+SHELL = ("bash", "sh", "shell", "console")
+#: ``fairwatch`` commands of shell blocks that work offline on local files: the test runs them.
+RUNNABLE_COMMANDS = frozenset({"audit", "audit-model", "compare", "impact-ratio"})
 
 
 @dataclass(frozen=True)
@@ -77,41 +85,17 @@ def python_blocks(path: Path) -> list[Block]:
     return [b for b in blocks(path) if b.lang in ("python", "py", "python3")]
 
 
-PAGES_WITH_CODE = [page for page in PAGES if python_blocks(page)]
+def shell_commands(path: Path, *, skipped: bool = False) -> list[tuple[Block, list[str]]]:
+    """The runnable ``fairwatch`` commands of a page's shell blocks (those of skipped blocks when
+    ``skipped``), in page order."""
+    found = []
+    for block in blocks(path):
+        if block.lang in SHELL and (block.skip_reason is not None) == skipped:
+            found += [(block, args) for args in _shell_commands(block) if args and args[0] in RUNNABLE_COMMANDS]
+    return found
 
 
-# -- the scratch directory the pages run in ------------------------------------------------------------
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Files the examples read: Adult scored by a logistic regression on five numeric features."""
-    pd = pytest.importorskip("pandas")
-    pytest.importorskip("pyarrow")
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from fairwatch.datasets import load_adult
-
-    folder = tmp_path_factory.mktemp("docs-examples")
-    adult = load_adult()
-    X = adult[["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]]
-    label = (adult["income"] == ">50K").astype(int)
-    proba = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, label).predict_proba(X)[:, 1]
-    frame = pd.DataFrame(
-        {
-            "label": label.to_numpy(),
-            "pred": (proba >= 0.3).astype(int),
-            "proba": np.round(proba, 4),
-            "sex": adult["sex"].to_numpy(),
-            "race": adult["race"].to_numpy(),
-            "age": adult["age"].to_numpy(),
-        }
-    )
-    frame.to_parquet(folder / "predictions.parquet", index=False)
-    (folder / "predictions").mkdir()
-    for part, rows in enumerate(np.array_split(np.arange(len(frame)), 2)):
-        frame.iloc[rows].to_parquet(folder / "predictions" / f"part-{part}.parquet", index=False)
-    return folder
+PAGES_WITH_CODE = [page for page in PAGES if python_blocks(page) or shell_commands(page)]
 
 
 @pytest.fixture
@@ -129,8 +113,12 @@ def isolated_registry() -> Iterator[None]:
 
 @pytest.mark.usefixtures("isolated_registry")
 @pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=lambda p: str(p.relative_to(ROOT)))
-def test_page_examples_run(page: Path, sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(sandbox)
+def test_page_examples_run(
+    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    monkeypatch.chdir(folder)  # an empty folder: the page must create or load what it reads
     monkeypatch.setenv("FAIRWATCH_API_KEY", "docs-example-key")
     namespace: dict[str, Any] = {"__name__": "__docs_example__"}
     started = time.perf_counter()
@@ -146,11 +134,31 @@ def test_page_examples_run(page: Path, sandbox: Path, monkeypatch: pytest.Monkey
         except Exception as exc:
             raise AssertionError(
                 f"the example at {block.where} failed: {type(exc).__name__}: {exc}. Examples run in order, one "
-                f"namespace per page, in a folder holding predictions.parquet and predictions/*.parquet; make it "
-                f"runnable, or put <!-- skip-example: why --> on the line before its fence if it cannot run here"
+                f"namespace per page, in a fresh empty folder: create or load the data the page uses (e.g. "
+                f"fairwatch.datasets.load_adult()), or put <!-- skip-example: why --> on the line before its fence "
+                f"if it cannot run here"
             ) from exc
+    for block, args in shell_commands(page):
+        code, err = _run_command(args, capsys)
+        allowed = {0, 1} if "--fail-if" in args else {0}
+        assert code in allowed, (
+            f"`fairwatch {shlex.join(args)}` at {block.where} exited {code}: {err.strip()}. Shell examples run "
+            f"after the page's python blocks, in the same fresh folder: write the files they read in a python block"
+        )
     elapsed = time.perf_counter() - started
     assert elapsed < PAGE_BUDGET, f"{page.relative_to(ROOT)}'s examples took {elapsed:.1f} s; keep them quick"
+
+
+def _run_command(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run ``fairwatch <args>`` in this process; its exit code and stderr."""
+    from fairwatch.cli import main
+
+    with pytest.raises(SystemExit) as exit_info, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        main(args)
+    _, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 0), err
 
 
 def test_skips_are_few_and_explained() -> None:
@@ -158,6 +166,10 @@ def test_skips_are_few_and_explained() -> None:
     for block in skipped:
         assert len(block.skip_reason or "") >= 10, f"{block.where}: say why the example cannot run"
     assert len(skipped) <= MAX_SKIPS, [b.where for b in skipped]
+    shell = {b for page in PAGES for b, _ in shell_commands(page, skipped=True)}
+    for block in shell:
+        assert len(block.skip_reason or "") >= 10, f"{block.where}: say why the example cannot run"
+    assert len(shell) <= MAX_SHELL_SKIPS, [b.where for b in shell]
 
 
 def test_skip_markers_sit_right_before_a_python_block() -> None:
@@ -167,7 +179,9 @@ def test_skip_markers_sit_right_before_a_python_block() -> None:
         for number, line in enumerate(lines, start=1):
             if SKIP.match(line.strip()):
                 following = next((candidate for candidate in lines[number:] if candidate.strip()), "")
-                assert re.match(r"^\s*```(python|py|python3)\b", following), f"{page.name}:{number}"
+                assert re.match(r"^\s*```(python|py|python3|bash|sh|shell|console)\b", following), (
+                    f"{page.name}:{number}"
+                )
 
 
 # -- shell blocks: commands and options that exist ----------------------------------------------------------
@@ -205,11 +219,11 @@ def _shell_commands(block: Block) -> Iterator[list[str]]:
                 yield tokens[1:]
 
 
-@pytest.mark.parametrize("page", sorted((ROOT / "docs").rglob("*.md")), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_shell_examples_name_real_commands_and_options(page: Path) -> None:
     root = _cli()
     for block in blocks(page):
-        if block.lang not in ("bash", "sh", "shell", "console"):
+        if block.lang not in SHELL:
             continue
         for args in _shell_commands(block):
             command, path, rest = root, ["fairwatch"], list(args)

@@ -116,7 +116,9 @@ def test_polars_features_and_weights() -> None:
     df, y_true, y_pred = _planted(n=2000)
     pandas_report = find_subgroups(y_true, y_pred, features=df[["sex", "race"]], top=None, prune=False)
     polars_report = find_subgroups(y_true, y_pred, features=pl.from_pandas(df[["sex", "race"]]), top=None, prune=False)
-    assert pandas_report.to_frame().equals(polars_report.to_frame())
+    polars_table = polars_report.to_frame()
+    assert isinstance(polars_table, pl.DataFrame)  # the table comes back in the caller's library
+    assert pandas_report.to_frame().equals(polars_table.to_pandas())
     weights = np.random.default_rng(1).random(len(df))
     weighted = find_subgroups(y_true, y_pred, features=df[["sex"]], sample_weight=weights, top=None, min_support=1)
     for row in weighted.rows:

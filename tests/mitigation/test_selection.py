@@ -17,15 +17,24 @@ from fairwatch.metrics import demographic_parity_difference, equalized_odds_diff
 from fairwatch.mitigation import compare_models, pareto_front
 from fairwatch.mitigation._selection import _dominated
 
-# Eight rows, two groups; each candidate is a vector of predictions with a known accuracy and
-# demographic-parity difference (selection rate of a minus selection rate of b).
-Y = np.array([1, 0, 1, 0, 1, 0, 1, 0])
-GROUP = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])
+# Eight rows, two groups, repeated ten times (40 rows per group: above the default minimum group
+# size of 30, which would suppress 4-row groups); each candidate is a vector of predictions with a
+# known accuracy and demographic-parity difference (selection rate of a minus selection rate of b).
+REPEATS = 10
+
+
+def _rows(values: list[int]) -> np.ndarray:
+    """Eight hand-made values, repeated: the same rates and gaps on groups large enough to compare."""
+    return np.tile(np.array(values), REPEATS)
+
+
+Y = _rows([1, 0, 1, 0, 1, 0, 1, 0])
+GROUP = np.tile(np.array(["a", "a", "a", "a", "b", "b", "b", "b"]), REPEATS)
 CANDIDATES = {
     "perfect": Y.copy(),  # accuracy 1.00, gap 0.00
-    "all_positive": np.ones(8, dtype=int),  # 0.50, 0.00 -> dominated by perfect
-    "unfair": np.array([1, 1, 1, 1, 0, 0, 0, 0]),  # 0.50, 1.00 -> dominated
-    "one_miss": np.array([1, 0, 1, 1, 1, 0, 1, 0]),  # 0.875, 0.25 -> dominated by perfect
+    "all_positive": _rows([1] * 8),  # 0.50, 0.00 -> dominated by perfect
+    "unfair": _rows([1, 1, 1, 1, 0, 0, 0, 0]),  # 0.50, 1.00 -> dominated
+    "one_miss": _rows([1, 0, 1, 1, 1, 0, 1, 0]),  # 0.875, 0.25 -> dominated by perfect
 }
 
 
@@ -44,10 +53,10 @@ def test_the_perfect_model_dominates_everything() -> None:
 
 def test_a_trade_off_keeps_every_non_dominated_model_sorted_by_the_first_objective() -> None:
     trade_off = {
-        "accurate_unfair": np.array([1, 0, 1, 0, 1, 0, 0, 0]),  # 0.875, gap 0.25
-        "fair_less_accurate": np.array([1, 0, 0, 0, 1, 0, 0, 0]),  # 0.75, gap 0.00
-        "worse_on_both": np.array([1, 1, 0, 0, 0, 0, 0, 0]),  # 0.625, gap 0.50
-        "tie_of_fair": np.array([0, 0, 1, 0, 0, 0, 1, 0]),  # 0.75, gap 0.00 (same scores: kept)
+        "accurate_unfair": _rows([1, 0, 1, 0, 1, 0, 0, 0]),  # 0.875, gap 0.25
+        "fair_less_accurate": _rows([1, 0, 0, 0, 1, 0, 0, 0]),  # 0.75, gap 0.00
+        "worse_on_both": _rows([1, 1, 0, 0, 0, 0, 0, 0]),  # 0.625, gap 0.50
+        "tie_of_fair": _rows([0, 0, 1, 0, 0, 0, 1, 0]),  # 0.75, gap 0.00 (same scores: kept)
     }
     front = pareto_front(trade_off, None, Y, sensitive_features=GROUP)
     assert front.names[0] == "accurate_unfair"
@@ -60,9 +69,9 @@ def test_a_trade_off_keeps_every_non_dominated_model_sorted_by_the_first_objecti
 
 def test_directions_ratios_and_more_than_two_objectives() -> None:
     trade_off = {
-        "a": np.array([1, 0, 1, 0, 1, 0, 0, 0]),
-        "b": np.array([1, 0, 0, 0, 1, 0, 0, 0]),
-        "c": np.array([1, 1, 1, 1, 1, 1, 1, 1]),
+        "a": _rows([1, 0, 1, 0, 1, 0, 0, 0]),
+        "b": _rows([1, 0, 0, 0, 1, 0, 0, 0]),
+        "c": _rows([1, 1, 1, 1, 1, 1, 1, 1]),
     }
     # a: accuracy 0.875, parity ratio 0.5; b: 0.75, 1.0; c (all positive): 0.5, 1.0 -> beaten by b
     ratio = pareto_front(
@@ -122,7 +131,7 @@ class GroupAware:
 
 
 def test_group_aware_models_get_the_sensitive_features() -> None:
-    front = pareto_front({"aware": GroupAware(), "perfect": Y}, np.zeros((8, 1)), Y, sensitive_features=GROUP)
+    front = pareto_front({"aware": GroupAware(), "perfect": Y}, np.zeros((Y.size, 1)), Y, sensitive_features=GROUP)
     assert front.all_scores.loc["aware", "demographic_parity_difference"] == pytest.approx(
         demographic_parity_difference(Y, (GROUP == "a").astype(int), sensitive_features=GROUP)
     )
@@ -154,8 +163,10 @@ def test_bad_input() -> None:
         pareto_front(CANDIDATES, None, Y, sensitive_features=GROUP, objectives="accuracy")
     with pytest.raises(InvalidInputError, match="'max' or 'min'"):
         pareto_front(CANDIDATES, None, Y, sensitive_features=GROUP, objectives=[("accuracy", "up")])
-    with pytest.raises(InvalidInputError, match="no predict_proba"):
-        pareto_front(CANDIDATES, None, Y, sensitive_features=GROUP, objectives=["roc_auc"])
+    with pytest.raises(InvalidInputError, match=r"model 'aware' \(GroupAware\) has no predict_proba; pass its scores"):
+        pareto_front(
+            {"aware": GroupAware()}, np.zeros((Y.size, 1)), Y, sensitive_features=GROUP, objectives=["roc_auc"]
+        )
     with pytest.raises(InvalidInputError, match="sensitive_features is required"):
         pareto_front(CANDIDATES, None, Y, sensitive_features=None)
 
@@ -203,3 +214,48 @@ def test_figure_without_plotly_names_the_extra(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(MissingDependencyError, match=r"pip install 'fairwatch\[report\]'"):
         _ = comparison.figure
     assert isinstance(comparison.table, pd.DataFrame)  # the numbers need no plotly
+
+
+def test_groups_under_the_minimum_size_are_left_out_and_reported() -> None:
+    """compare_models and pareto_front suppress small groups by default, as fairwatch.audit does
+    (issue 22, item 3): a 4-row group takes no part in the disparity objectives."""
+    y = np.concatenate([Y, [1, 0, 1, 0]])
+    group = np.concatenate([GROUP, ["tiny"] * 4])
+    unfair_to_tiny = np.concatenate([Y, [0, 0, 0, 0]])
+    front = pareto_front({"m": unfair_to_tiny}, None, y, sensitive_features=group)
+    assert front.all_scores.loc["m", "demographic_parity_difference"] == pytest.approx(0.0)
+    assert front.min_group_size == 30
+    assert front.suppressed == {"sensitive_feature_0=tiny": 4}
+    assert front.suppressed_share == pytest.approx(4 / 84)
+    every = pareto_front({"m": unfair_to_tiny}, None, y, sensitive_features=group, min_group_size=0)
+    assert every.all_scores.loc["m", "demographic_parity_difference"] == pytest.approx(0.5)
+
+
+def test_score_objectives_for_models_given_as_predictions() -> None:
+    """A model given as predictions gets its scores from scores= (issue 22, item 6)."""
+    proba = np.where(Y == 1, 0.8, 0.3)
+    with pytest.raises(InvalidInputError) as raised:
+        compare_models({"p": Y}, None, Y, sensitive_features=GROUP, objectives=["roc_auc"])
+    assert str(raised.value) == (
+        "objective roc_auc needs scores, but model 'p' is given as predictions; pass its scores "
+        "(--score p=COLUMN, or scores={'p': ...} in Python)"
+    )
+    comparison = compare_models(
+        {"p": Y}, None, Y, sensitive_features=GROUP, objectives=["roc_auc"], scores={"p": proba}
+    )
+    assert comparison.front.all_scores.loc["p", "roc_auc"] == pytest.approx(1.0)
+    with pytest.raises(InvalidInputError, match=r"scores names model 'q', which is not among the models \('p'\)"):
+        compare_models({"p": Y}, None, Y, sensitive_features=GROUP, objectives=["roc_auc"], scores={"q": proba})
+
+
+def test_comparison_to_dict_is_json() -> None:
+    import json
+
+    comparison = compare_models(CANDIDATES, None, Y, sensitive_features=GROUP, ci=0.9)
+    data = json.loads(json.dumps(comparison.to_dict()))
+    assert data["front"] == ["perfect"]
+    assert data["ci"] == 0.9
+    unfair = next(m for m in data["models"] if m["model"] == "unfair")
+    assert unfair["on_front"] is False
+    assert unfair["scores"]["demographic_parity_difference"]["value"] == 1.0
+    assert set(unfair["scores"]["accuracy"]) == {"value", "lo", "hi"}

@@ -102,7 +102,8 @@ def test_numpy_polars_torch_and_functions() -> None:
 
     on_polars = counterfactual_flip(biased, pl.from_pandas(X), sensitive="sex")
     assert on_polars.flip_rate == 1.0
-    assert on_polars.to_frame()["mean_score_change"].tolist() == pytest.approx([0.8, -0.8])
+    assert isinstance(on_polars.to_frame(), pl.DataFrame)  # the caller's library, as fairwatch.audit does
+    assert on_polars.to_frame()["mean_score_change"].to_list() == pytest.approx([0.8, -0.8])
     torch = pytest.importorskip("torch")
     net = torch.nn.Linear(2, 1)
     with torch.no_grad():
@@ -227,3 +228,62 @@ def test_probe_results_render_as_report_sections(tmp_path: Any) -> None:
     assert "Counterfactual flip test: sex" in html
     assert "What if: income" in html
     assert "predict_proba &gt;= 0.4" in html or "predict_proba >= 0.4" in html
+
+
+# -- continuous sensitive columns (issue 22, item 8) --------------------------------------------------------
+def _ages(n: int = 400) -> tuple[pd.DataFrame, Any]:
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame({"age": rng.integers(18, 80, n), "income": rng.normal(size=n)})
+
+    def older_approved(rows: Any) -> np.ndarray:  # approves anyone 50 or older
+        return np.where(np.asarray(rows["age"]) >= 50, 0.9, 0.1)
+
+    return X, older_approved
+
+
+def test_a_continuous_column_is_refused_with_the_fix() -> None:
+    X, model = _ages()
+    distinct = X["age"].nunique()
+    with pytest.raises(InvalidInputError) as raised:
+        counterfactual_flip(model, X, sensitive="age")
+    assert str(raised.value) == (
+        f"sensitive column 'age' holds {distinct} distinct numbers: flipping every row to every other value would "
+        f"make {distinct * (distinct - 1):,} pairs of groups. Pass bins= to group the rows (e.g. bins=4 for "
+        f"quartiles, or edges such as bins=[18, 30, 45, 65, 100]): each row is then set to the median of every "
+        f"other bin"
+    )
+
+
+def test_bins_group_a_numeric_column() -> None:
+    X, model = _ages()
+    result = counterfactual_flip(model, X, sensitive="age", bins=[18, 35, 50, 80])
+    pairs = result.to_frame()
+    assert list(pairs["original"].unique()) == ["[18, 35)", "[35, 50)", "[50, 80]"]
+    assert len(pairs) == 6  # three bins, each row set to the median of the two others
+    assert result.bins == [18.0, 35.0, 50.0, 80.0]
+    medians = [
+        int(np.percentile(X["age"][(X["age"] >= lo) & (X["age"] < hi)], 50, method="nearest"))
+        for lo, hi in ((18, 35), (35, 50))
+    ]
+    assert result.values[:2] == medians and result.values[2] >= 50
+    young_to_old = pairs[(pairs["original"] == "[18, 35)") & (pairs["counterfactual"] == result.values[2])].iloc[0]
+    assert young_to_old["flip_rate"] == 1.0 and young_to_old["flips_to_positive"] == young_to_old["n"]
+    assert "age was binned (3 bins, edges 18, 35, 50, 80)" in result.description
+    assert result.to_dict()["bins"] == [18.0, 35.0, 50.0, 80.0]
+    quartiles = counterfactual_flip(model, X, sensitive="age", bins=4)
+    assert len(quartiles.to_frame()) == 12
+    chosen = counterfactual_flip(model, X, sensitive="age", bins=[18, 50, 80], values=[30, 60])
+    assert set(chosen.to_frame()["counterfactual"]) == {30, 60}
+
+
+def test_bins_errors_name_the_fix() -> None:
+    X, model = _ages()
+    young = int((X["age"] < 25).sum())
+    with pytest.raises(InvalidInputError, match=rf"{young} value\(s\) of sensitive column 'age' lie outside the bins"):
+        counterfactual_flip(model, X, sensitive="age", bins=[25, 50, 80])
+    with pytest.raises(InvalidInputError, match=r"bins= groups a numeric column, but sensitive column 'g' holds"):
+        counterfactual_flip(model, X.assign(g=np.where(X["age"] > 50, "old", "young")), sensitive="g", bins=2)
+    with pytest.raises(InvalidInputError, match=r"bins edges must be at least three increasing numbers"):
+        counterfactual_flip(model, X, sensitive="age", bins=[18, 80])
+    with pytest.raises(InvalidInputError, match=r"bins must be at least 2"):
+        counterfactual_flip(model, X, sensitive="age", bins=1)

@@ -184,3 +184,15 @@ def test_regression_audit_renders_without_curves() -> None:
     audit = fw.audit([1.0, 2.0, 3.0, 4.0], [1.5, 2.0, 2.5, 4.5], sensitive_features=["a", "a", "b", "b"])
     html = audit.to_html()
     assert "mean absolute error" in html and 'id="roc"' not in html
+
+
+def test_reference_ratio_is_explained_and_names_its_group() -> None:
+    """Against a reference the ratio is group / reference (issue 22, item 4): the report says so and
+    names the group, and a group selected 4x as often as the reference passes the four-fifths rule."""
+    y_pred = [1] * 10 + [0] * 90 + [1] * 40 + [0] * 60
+    groups = ["ref"] * 100 + ["other"] * 100
+    audit = fw.audit(y_pred, y_pred, sensitive_features={"group": groups}, reference="ref", metrics=["selection_rate"])
+    html = audit.to_html(checks=["demographic_parity_ratio >= 0.8"])
+    assert "the smallest group / reference ratio" in html
+    assert '4.000<span class="ci">group=other</span>' in html
+    assert audit.check("demographic_parity_ratio >= 0.8")[0].passed

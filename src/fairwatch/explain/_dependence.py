@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fairwatch._encode import encode_groups, python_scalar
+from fairwatch._encode import encode, encode_groups, python_scalar
 from fairwatch._frame import Column
 from fairwatch._typing import FloatArray, GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError
@@ -84,7 +84,7 @@ class GroupPartialDependence(ExplanationResult):
             raise InvalidInputError(f"group {key!r} is not one of {self.groups}")
         return np.asarray(self.values[:, self.groups.index(key)])
 
-    def to_frame(self) -> pd.DataFrame:
+    def _table(self) -> pd.DataFrame:
         """One row per grid value; one column per group, plus ``overall`` and ``gap``."""
         data: dict[str, Any] = {self.feature: self.grid}
         for j, key in enumerate(self.groups):
@@ -151,13 +151,14 @@ def _grid(
             grid = np.round(grid).astype(np.int64)
         return [python_scalar(v) for v in grid], ("values", grid)
     # categories (strings, booleans, categoricals): the most frequent ones, set by copying a row
-    codes, keys = encode_groups([Column(feature, values)])
-    counts = np.bincount(codes, minlength=len(keys))
+    encoded = encode(Column(feature, values), f"feature {feature!r}")  # a feature, not a group: blanks allowed
+    codes, categories = encoded.codes, encoded.categories
+    counts = np.bincount(codes, minlength=len(categories))
     order = np.argsort(-counts, kind="stable")[:resolution]
     order = np.sort(order)  # keep the categories in their sorted order
-    first_row = np.full(len(keys), -1, dtype=np.int64)
+    first_row = np.full(len(categories), -1, dtype=np.int64)
     first_row[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
-    return [keys[i][0] for i in order.tolist()], ("rows", first_row[order])
+    return [categories[i] for i in order.tolist()], ("rows", first_row[order])
 
 
 def partial_dependence_by_group(
@@ -253,7 +254,7 @@ def partial_dependence_by_group(
     counts = np.bincount(sample_codes, minlength=g).astype(np.float64)
     values = sums / counts[None, :]
     overall = values @ (sizes / sizes.sum())
-    return GroupPartialDependence(
+    result = GroupPartialDependence(
         feature=name,
         grid=grid,
         values=values,
@@ -264,3 +265,4 @@ def partial_dependence_by_group(
         n_rows=frame.n_rows,
         response=method,
     )
+    return result.in_library_of(frame.frame, sensitive)

@@ -97,9 +97,9 @@ class DisparityImportance(ExplanationResult):
     @property
     def ranking(self) -> list[str]:
         """Feature names, the most gap-driving first."""
-        return list(self.to_frame()["feature"])
+        return list(self._table()["feature"])
 
-    def to_frame(self) -> pd.DataFrame:
+    def _table(self) -> pd.DataFrame:
         """One row per feature, sorted by importance (largest first)."""
         columns: dict[str, Any] = {
             "feature": self.features,
@@ -389,7 +389,7 @@ def disparity_importance(
     changes = None
     if base_perf is not None:
         changes = np.stack([r[1] for r in results]) - float(base_perf[0])
-    return DisparityImportance(
+    result = DisparityImportance(
         metric=spec.name,
         method=method,
         baseline=baseline,
@@ -404,3 +404,4 @@ def disparity_importance(
         sensitive_names=[c.name for c in sensitive],
         kind=spec.kind,
     )
+    return result.in_library_of(frame.frame, sensitive)

@@ -103,7 +103,7 @@ class SubgroupReport(ExplanationResult):
         """The significant subgroups, worst first."""
         return [r for r in self.rows if r["significant"]]
 
-    def to_frame(self) -> pd.DataFrame:
+    def _table(self) -> pd.DataFrame:
         """One row per subgroup, worst first; one column per searched column with its condition."""
         names = ["subgroup", "depth", "n", "support", "value", "reference_value", "gap", "gap_lo", "gap_hi"]
         data: dict[str, list[Any]] = {name: [] for name in [*names, "significant", *self.columns]}
@@ -394,7 +394,7 @@ def find_subgroups(
         )
     else:
         rows = _ranked_rows(c, tested, ref_p, ref_n, level, direction, n_rows, top, prune)
-    return SubgroupReport(
+    report = SubgroupReport(
         metric=spec.name,
         columns=names,
         rows=rows,
@@ -409,6 +409,7 @@ def find_subgroups(
         min_support_rows=support,
         bins=edges,
     )
+    return report.in_library_of(None, columns)
 
 
 def _stands_out(c: _Candidates, i: int, ancestors: list[int], gap: float, level: float) -> bool:

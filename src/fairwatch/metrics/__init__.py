@@ -30,10 +30,11 @@ from fairwatch.metrics._registry import (
     register_metric,
     register_proportion,
 )
-from fairwatch.metrics._summary import COMPOSITES, Disparity, Summary, summarize
+from fairwatch.metrics._summary import COMPOSITES, DEFAULT_MIN_GROUP_SIZE, Disparity, Summary, summarize
 
 __all__ = [
     "COMPOSITES",
+    "DEFAULT_MIN_GROUP_SIZE",
     "REGRESSION_FIELDS",
     "Disparity",
     "GroupStats",

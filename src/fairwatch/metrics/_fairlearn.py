@@ -2,14 +2,21 @@
 
 Migrating code changes one import (``from fairlearn.metrics import ...`` to
 ``from fairwatch.metrics import ...``); the numbers agree with fairlearn's to floating-point
-precision (tested), and are computed from GroupStats in one pass.
+precision (tested), and are computed from GroupStats in one pass. Like fairlearn, these functions
+compare groups of any size (no ``min_group_size``) and the demographic-parity functions ignore the
+content of ``y_true``. One difference is kept on purpose: a group whose true positive (or false
+positive) rate is undefined — no positive (negative) labels — gets ``nan`` and an
+``UndefinedMetricWarning`` and is left out of that rate's gap, where fairlearn counts the rate as 0
+(see the README's "Differences from fairlearn").
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+from fairwatch._frame import resolve_column
 from fairwatch._typing import ArrayLike, SensitiveLike
+from fairwatch.exceptions import LengthMismatchError
 from fairwatch.metrics._inputs import group_stats
 from fairwatch.metrics._summary import Disparity, summarize
 
@@ -55,6 +62,35 @@ def _disparity(
     return summary.disparities[name]
 
 
+def _selections(
+    y_true: ArrayLike | None,
+    y_pred: ArrayLike,
+    *,
+    sensitive_features: SensitiveLike,
+    method: str,
+    sample_weight: ArrayLike | None,
+    pos_label: Any,
+) -> Disparity:
+    """The demographic-parity disparity, from ``y_pred`` alone: as in fairlearn, the content of
+    ``y_true`` (text labels, NaN, several classes) is ignored; only its length is checked."""
+    truth, predictions = resolve_column(y_true, "y_true", None), resolve_column(y_pred, "y_pred", None)
+    if truth is not None and predictions is not None and len(truth) != len(predictions):
+        raise LengthMismatchError(
+            f"y_true has {len(truth)} values but y_pred has {len(predictions)}; pass one label per prediction (or "
+            f"None: the demographic-parity functions do not read y_true)"
+        )
+    return _disparity(
+        "demographic_parity",
+        ("selection_rate",),
+        y_pred,
+        y_pred,
+        sensitive_features=sensitive_features,
+        method=method,
+        sample_weight=sample_weight,
+        pos_label=pos_label,
+    )
+
+
 def demographic_parity_difference(
     y_true: ArrayLike | None,
     y_pred: ArrayLike,
@@ -69,7 +105,8 @@ def demographic_parity_difference(
     Parameters
     ----------
     y_true : array-like or None
-        True labels (unused by the metric; accepted for fairlearn compatibility).
+        True labels: not read (as in fairlearn, whatever they hold: text, NaN, several classes);
+        only their length is checked.
     y_pred : array-like
         Binary predictions.
     sensitive_features : array-like or dataframe
@@ -91,10 +128,8 @@ def demographic_parity_difference(
     >>> demographic_parity_difference([1, 0, 1, 0], [1, 1, 0, 0], sensitive_features=["a", "a", "b", "b"])
     1.0
     """
-    return _disparity(
-        "demographic_parity",
-        ("selection_rate",),
-        y_pred if y_true is None else y_true,
+    return _selections(
+        y_true,
         y_pred,
         sensitive_features=sensitive_features,
         method=method,
@@ -114,16 +149,16 @@ def demographic_parity_ratio(
 ) -> float:
     """Smallest ratio of selection rates between groups (``min / max``; 1 means parity).
 
+    ``y_true`` is not read (only its length is checked), as in fairlearn.
+
     Examples
     --------
     >>> from fairwatch.metrics import demographic_parity_ratio
     >>> demographic_parity_ratio([1, 0, 1, 0], [1, 1, 1, 0], sensitive_features=["a", "a", "b", "b"])
     0.5
     """
-    return _disparity(
-        "demographic_parity",
-        ("selection_rate",),
-        y_pred if y_true is None else y_true,
+    return _selections(
+        y_true,
         y_pred,
         sensitive_features=sensitive_features,
         method=method,
@@ -144,6 +179,10 @@ def equalized_odds_difference(
 ) -> float:
     """The larger (``agg="worst_case"``) or the mean (``agg="mean"``) of the true-positive-rate
     and false-positive-rate differences between groups.
+
+    A group with no positive labels has no true positive rate: fairwatch reports ``nan`` with an
+    ``UndefinedMetricWarning`` naming the group and leaves it out of the TPR gap, where fairlearn
+    counts its rate as 0 (so the two differ in that case only; see the README).
 
     Examples
     --------
@@ -206,6 +245,9 @@ def equal_opportunity_difference(
     pos_label: Any = None,
 ) -> float:
     """Largest difference in true positive rate between groups.
+
+    A group with no positive labels has no true positive rate: it is reported as ``nan`` (with an
+    ``UndefinedMetricWarning``) and left out, where fairlearn counts it as 0.
 
     Examples
     --------

@@ -27,6 +27,7 @@ from fairwatch.metrics._registry import Metric, get_metric, metric_values
 
 __all__ = [
     "COMPOSITES",
+    "DEFAULT_MIN_GROUP_SIZE",
     "Disparity",
     "Summary",
     "disparity_values",
@@ -35,6 +36,14 @@ __all__ = [
 ]
 
 Method = Literal["between_groups", "to_overall", "reference"]
+
+#: Groups with fewer rows are suppressed by default in fairwatch's own audits (``fairwatch.audit``,
+#: ``fairwatch.audit_model``, ``compare_models``, ``pareto_front`` and the ``audit``,
+#: ``audit-model`` and ``compare`` commands): 30 is the usual floor for treating a rate as roughly
+#: normal, and below it a rate near 0.5 has a 95 % interval wider than ±0.17. It is a floor against
+#: reporting noise as a disparity, not a promise of precision (pass ``ci=`` to see the intervals).
+#: The fairlearn-named functions and :func:`summarize` keep fairlearn's behaviour (no suppression).
+DEFAULT_MIN_GROUP_SIZE = 30
 
 #: Named disparities that combine or rename per-group metrics (fairlearn's names).
 COMPOSITES: dict[str, tuple[str, ...]] = {
@@ -52,9 +61,16 @@ class Disparity:
 
     ``difference`` is ``max - min`` over the compared groups (``method="between_groups"``), the
     largest absolute gap to the overall value (``"to_overall"``) or to the reference group
-    (``"reference"``). ``ratio`` is ``min / max`` (or the smallest of ``v/ref`` and ``ref/v``), so
-    it lies in ``[0, 1]`` for non-negative metrics. ``*_lo``/``*_hi`` are confidence bounds when an
-    interval was asked for.
+    (``"reference"``).
+
+    ``ratio`` is ``min / max`` between groups (in ``[0, 1]`` for non-negative metrics), the smallest
+    of ``v / overall`` and ``overall / v`` to the overall value, and against a reference group it
+    keeps its direction: the smallest ``group / reference`` over the other groups, which exceeds 1
+    when every group's value is above the reference's (``nan`` when the reference's value is 0).
+    ``demographic_parity_ratio >= 0.8`` against a reference is therefore the four-fifths rule: no
+    group is selected at less than 80 % of the reference's rate. ``ratio_group`` names that group
+    (``None`` for the other methods, where ``min_group`` and ``max_group`` give the ratio).
+    ``*_lo``/``*_hi`` are confidence bounds when an interval was asked for.
     """
 
     name: str
@@ -73,6 +89,7 @@ class Disparity:
     reference: GroupKey | None = None
     groups_compared: int = 0
     agg: str | None = None
+    ratio_group: GroupKey | None = None
 
     def to_dict(self, sensitive_names: Sequence[str]) -> dict[str, Any]:
         def named(key: GroupKey | None) -> dict[str, Any] | None:
@@ -92,6 +109,7 @@ class Disparity:
             "min_group": named(self.min_group),
             "min_value": _num(self.min_value),
             "reference": named(self.reference),
+            "ratio_group": named(self.ratio_group),
             "groups_compared": self.groups_compared,
             **({"agg": self.agg} if self.agg else {}),
         }
@@ -146,7 +164,13 @@ def resolve_disparity_name(name: str) -> str:
 def disparity_values(
     values: FloatArray, method: Method, *, overall: FloatArray | None = None, reference: int | None = None
 ) -> tuple[FloatArray, FloatArray]:
-    """Difference and ratio over the last (group) axis of ``values``; ``nan`` groups are skipped."""
+    """Difference and ratio over the last (group) axis of ``values``; ``nan`` groups are skipped.
+
+    ``"between_groups"``: ``max - min`` and ``min / max``. ``"to_overall"``: the largest
+    ``|v - overall|`` and the smallest of ``v / overall`` and ``overall / v``. ``"reference"``: the
+    largest ``|v - ref|`` and the smallest ``v / ref`` over the other groups (directional: above 1
+    when every group exceeds the reference; ``nan`` where the reference's value is 0).
+    """
     if values.shape[-1] == 0 or (method == "reference" and values.shape[-1] < 2):
         nan = np.full(values.shape[:-1], np.nan)
         return nan, nan.copy()
@@ -171,9 +195,12 @@ def disparity_values(
             values = np.delete(values, reference, axis=-1)
         gaps = np.abs(values - target)
         diff = np.nanmax(gaps, axis=-1)
-        both = np.minimum(values / target, target / values)
-        both = np.where((values >= 0) & (target >= 0), both, np.nan)
-        ratio = np.nanmin(both, axis=-1)
+        if method == "to_overall":
+            ratios = np.minimum(values / target, target / values)
+            ratios = np.where((values >= 0) & (target >= 0), ratios, np.nan)
+        else:  # against a reference a ratio keeps its direction: group / reference
+            ratios = np.where((values >= 0) & (target > 0), values / target, np.nan)
+        ratio = np.nanmin(ratios, axis=-1)
         ratio = np.where(np.isnan(values).all(axis=-1), np.nan, ratio)
         return diff, ratio
 
@@ -371,7 +398,24 @@ class _DisparityContext:
             return _abs_interval(float(d_lo), float(d_hi))
         return float(d_lo), float(d_hi)
 
-    def _normal_pair(self, spec: Metric, high: int | None, low: int | None) -> tuple[float, float, float, float] | None:
+    def _ratio_group(self, name: str) -> int | None:
+        """Against a reference: the group with the smallest ``group / reference`` ratio."""
+        if self.summary.method != "reference" or self.ref_pos is None:
+            return None
+        v = self._kept(self.summary.values[name])
+        target = v[self.ref_pos]
+        if not np.isfinite(target) or target <= 0:
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(v >= 0, v / target, np.nan)
+        ratios[self.ref_pos] = np.nan
+        if np.isnan(ratios).all():
+            return None
+        return int(self.keep[np.nanargmin(ratios)])
+
+    def _normal_pair(
+        self, spec: Metric, high: int | None, low: int | None, ratio_group: int | None
+    ) -> tuple[float, float, float, float] | None:
         s = self.summary
         if s.ci is None or spec.interval != "normal" or high is None or low is None or spec.name == "count":
             return None
@@ -380,17 +424,20 @@ class _DisparityContext:
         v = s.values[spec.name]
         d = abs(v[high] - v[low])
         d_se = float(np.hypot(se[high], se[low]))
+        # the ratio's pair: lowest over highest, or (against a reference) the ratio group over the reference
+        top, bottom, cap = (high, low, 1.0) if s.method != "reference" else (self.ref_index, ratio_group, np.inf)
         ratio_lo = ratio_hi = float("nan")
-        if v[high] > 0 and v[low] > 0:
-            r = v[low] / v[high]
-            log_se = float(np.hypot(se[high] / v[high], se[low] / v[low]))
-            ratio_lo, ratio_hi = r * np.exp(-z * log_se), min(1.0, r * np.exp(z * log_se))
+        if top is not None and bottom is not None and v[top] > 0 and v[bottom] > 0:
+            r = v[bottom] / v[top]
+            log_se = float(np.hypot(se[top] / v[top], se[bottom] / v[bottom]))
+            ratio_lo, ratio_hi = r * np.exp(-z * log_se), min(cap, r * np.exp(z * log_se))
         return max(0.0, d - z * d_se), d + z * d_se, float(ratio_lo), float(ratio_hi)
 
     def single(self, spec: Metric) -> Disparity:
         s = self.summary
         diff, ratio = self._point(spec.name)
         high, low = self._extremes(spec.name)
+        ratio_group = self._ratio_group(spec.name)
         d_lo = d_hi = r_lo = r_hi = float("nan")
         if s.ci is not None:
             reps = self._replicated(spec)
@@ -400,7 +447,7 @@ class _DisparityContext:
             newcombe = self._newcombe(spec, high, low)
             if newcombe is not None:
                 d_lo, d_hi = newcombe
-            pair = self._normal_pair(spec, high, low)
+            pair = self._normal_pair(spec, high, low, ratio_group)
             if pair is not None:
                 d_lo, d_hi, r_lo, r_hi = pair
         if self.warn and np.isnan(diff):
@@ -426,6 +473,7 @@ class _DisparityContext:
             min_value=float("nan") if low is None else float(s.values[spec.name][low]),
             reference=s.reference,
             groups_compared=int((~np.isnan(self._kept(s.values[spec.name]))).sum()),
+            ratio_group=None if ratio_group is None else s.stats.groups[ratio_group],
         )
 
     def composite(self, name: str, parts: tuple[str, ...]) -> Disparity:
@@ -444,6 +492,7 @@ class _DisparityContext:
                 d_lo, d_hi = _percentiles(rep_diff, s.ci)
                 r_lo, r_hi = _percentiles(rep_ratio, s.ci)
         worst = max(singles, key=lambda d: -np.inf if np.isnan(d.difference) else d.difference)
+        lowest = min(singles, key=lambda d: np.inf if np.isnan(d.ratio) else d.ratio)
         return Disparity(
             name=name,
             metrics=parts,
@@ -461,6 +510,7 @@ class _DisparityContext:
             reference=s.reference,
             groups_compared=min(d.groups_compared for d in singles),
             agg=self.agg,
+            ratio_group=lowest.ratio_group if self.agg == "worst_case" else None,
         )
 
 

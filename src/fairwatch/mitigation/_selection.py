@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from fairwatch._typing import ArrayLike, FloatArray, SensitiveLike
+from fairwatch._version import __version__
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError, UnknownMetricError
-from fairwatch.metrics import COMPOSITES, get_metric, group_stats, summarize
+from fairwatch.metrics import COMPOSITES, DEFAULT_MIN_GROUP_SIZE, Summary, get_metric, group_stats, summarize
 from fairwatch.metrics._summary import resolve_disparity_name
 
 __all__ = ["ModelComparison", "Objective", "ParetoFront", "compare_models", "pareto_front"]
@@ -99,6 +100,21 @@ def _objective(spec: ObjectiveLike) -> Objective:
     return Objective(name, "overall", metric.name, direction or default)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class _Scoring:
+    """What every model of one comparison is scored with."""
+
+    X: Any
+    y: ArrayLike
+    sensitive_features: SensitiveLike
+    sample_weight: ArrayLike | None
+    pos_label: Any
+    ci: float | None
+    random_state: int | None
+    min_group_size: int | None
+    scores: Mapping[str, ArrayLike]
+
+
 def _call(method: Any, X: Any, sensitive_features: SensitiveLike) -> np.ndarray:
     """``method(X)``, passing ``sensitive_features`` to group-aware models that take it."""
     try:
@@ -126,39 +142,45 @@ def _named_models(models: Any) -> dict[str, Any]:
 
 
 def _score_one(
-    model: Any,
-    objectives: Sequence[Objective],
-    X: Any,
-    y: ArrayLike,
-    sensitive_features: SensitiveLike,
-    sample_weight: ArrayLike | None,
-    pos_label: Any,
-    ci: float | None,
-    random_state: int | None,
-) -> dict[str, float]:
+    name: str, model: Any, objectives: Sequence[Objective], how: _Scoring
+) -> tuple[dict[str, float], Summary]:
+    """One model's row of scores, and the summary its disparities come from."""
     metrics = sorted({m for objective in objectives for m in objective.metrics})
     specs = [get_metric(m) for m in metrics]
     has_predict = hasattr(model, "predict")
-    predictions = _call(model.predict, X, sensitive_features) if has_predict else np.asarray(model)
+    predictions = _call(model.predict, how.X, how.sensitive_features) if has_predict else np.asarray(model)
     scores = None
-    if any(spec.block == "scores" for spec in specs):
-        if not hasattr(model, "predict_proba"):
+    needs_scores = [spec.name for spec in specs if spec.block == "scores"]
+    if needs_scores:
+        wanted = f"objective{'s' if len(needs_scores) > 1 else ''} {', '.join(needs_scores)}"
+        if name in how.scores:
+            scores = how.scores[name]
+        elif not has_predict:
             raise InvalidInputError(
-                f"objectives {[s.name for s in specs if s.block == 'scores']} need scores, but the model "
-                f"{type(model).__name__} has no predict_proba; drop those objectives or pass probabilistic models"
+                f"{wanted} need{'' if len(needs_scores) > 1 else 's'} scores, but model {name!r} is given as "
+                f"predictions; pass its scores (--score {name}=COLUMN, or scores={{{name!r}: ...}} in Python)"
             )
-        scores = _call(model.predict_proba, X, sensitive_features)[:, 1]
+        elif not hasattr(model, "predict_proba"):
+            raise InvalidInputError(
+                f"{wanted} need{'' if len(needs_scores) > 1 else 's'} scores, but the model {name!r} "
+                f"({type(model).__name__}) has no predict_proba; pass its scores (scores={{{name!r}: ...}}), drop "
+                f"those objectives or pass probabilistic models"
+            )
+        else:
+            scores = _call(model.predict_proba, how.X, how.sensitive_features)[:, 1]
     stats = group_stats(
-        y,
+        how.y,
         predictions,
-        sensitive_features=sensitive_features,
+        sensitive_features=how.sensitive_features,
         scores=scores,
-        sample_weight=sample_weight,
+        sample_weight=how.sample_weight,
         metrics=metrics,
-        pos_label=pos_label,
+        pos_label=how.pos_label,
     )
-    summary = summarize(stats, metrics, ci=ci, random_state=random_state, warn=False)
-    overall = summarize(stats.overall(), metrics, ci=ci, random_state=random_state, warn=False)
+    summary = summarize(
+        stats, metrics, ci=how.ci, min_group_size=how.min_group_size, random_state=how.random_state, warn=False
+    )
+    overall = summarize(stats.overall(), metrics, ci=how.ci, random_state=how.random_state, warn=False)
     row: dict[str, float] = {}
     for objective in objectives:
         if objective.kind == "overall":
@@ -170,10 +192,10 @@ def _score_one(
             lo = float(getattr(disparity, f"{objective.kind}_lo"))
             hi = float(getattr(disparity, f"{objective.kind}_hi"))
         row[objective.name] = value
-        if ci is not None:
+        if how.ci is not None:
             row[f"{objective.name}_lo"] = lo
             row[f"{objective.name}_hi"] = hi
-    return row
+    return row, summary
 
 
 def _dominated(values: FloatArray, directions: Sequence[Direction]) -> np.ndarray:
@@ -199,11 +221,32 @@ class ParetoFront:
         ``<objective>_lo`` / ``<objective>_hi`` when ``ci`` was given.
     all_scores : pandas.DataFrame
         The same for every candidate, with a boolean ``dominated`` column.
+    min_group_size : int
+        Groups with fewer rows were left out of the disparities (of every model alike).
+    suppressed : dict
+        ``{group label: rows}`` of those groups.
+    suppressed_share : float
+        The share of the rows they hold.
     """
 
-    def __init__(self, objectives: tuple[Objective, ...], models: dict[str, Any], all_scores: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        objectives: tuple[Objective, ...],
+        models: dict[str, Any],
+        all_scores: pd.DataFrame,
+        summary: Summary | None = None,
+    ) -> None:
         self.objectives = objectives
         self.all_scores = all_scores
+        self.min_group_size = 0 if summary is None else summary.min_group_size
+        self.suppressed: dict[str, int] = {}
+        self.suppressed_share = 0.0
+        if summary is not None:
+            stats = summary.stats
+            self.suppressed = {
+                stats.group_label(g): int(stats.n[g]) for g in np.flatnonzero(summary.suppressed).tolist()
+            }
+            self.suppressed_share = summary.suppressed_share
         first = objectives[0]
         front = all_scores[~all_scores["dominated"]].drop(columns="dominated")
         front = front.sort_values(first.name, ascending=first.direction == "min", kind="stable")
@@ -239,6 +282,8 @@ def pareto_front(
     sample_weight: ArrayLike | None = None,
     pos_label: Any = None,
     random_state: int | None = 0,
+    min_group_size: int | None = DEFAULT_MIN_GROUP_SIZE,
+    scores: Mapping[str, ArrayLike] | None = None,
 ) -> ParetoFront:
     """The models no other model beats on every objective (the Pareto front), with their scores.
 
@@ -271,6 +316,14 @@ def pareto_front(
         The positive label (inferred for 0/1 and boolean labels).
     random_state : int, optional
         Seed of bootstrap intervals.
+    min_group_size : int or None, default=30 (:data:`fairwatch.DEFAULT_MIN_GROUP_SIZE`)
+        Groups with fewer rows are left out of the disparity objectives, as in
+        :func:`fairwatch.audit` (``0`` or ``None`` compares groups of any size). The groups and
+        the share of rows they hold are in ``suppressed`` and ``suppressed_share``.
+    scores : dict, optional
+        ``{name: scores}``: the positive-class scores of models given as predictions, for score
+        objectives such as ``"roc_auc"`` (a fitted model's come from its ``predict_proba``, unless
+        given here).
 
     Returns
     -------
@@ -280,12 +333,12 @@ def pareto_front(
     --------
     >>> import numpy as np
     >>> from fairwatch.mitigation import pareto_front
-    >>> y = np.array([1, 0, 1, 0, 1, 0, 1, 0])
-    >>> group = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])
+    >>> y = np.tile([1, 0], 40)
+    >>> group = np.repeat(["a", "b"], 40)                    # 40 rows per group
     >>> candidates = {
     ...     "accurate": y.copy(),                             # accuracy 1.0, parity gap 0.0
-    ...     "all_positive": np.ones(8, dtype=int),            # accuracy 0.5, parity gap 0.0
-    ...     "unfair": np.array([1, 1, 1, 1, 0, 0, 0, 0]),     # accuracy 0.5, parity gap 1.0
+    ...     "all_positive": np.ones(80, dtype=int),           # accuracy 0.5, parity gap 0.0
+    ...     "unfair": np.repeat([1, 0], 40),                  # accuracy 0.5, parity gap 1.0
     ... }
     >>> front = pareto_front(candidates, None, y, sensitive_features=group)
     >>> front.names
@@ -293,20 +346,11 @@ def pareto_front(
     >>> float(front.scores.loc["accurate", "accuracy"])
     1.0
     """
-    return _scored(models, X, y, sensitive_features, objectives, ci, sample_weight, pos_label, random_state)
+    how = _Scoring(X, y, sensitive_features, sample_weight, pos_label, ci, random_state, min_group_size, scores or {})
+    return _scored(models, objectives, how)
 
 
-def _scored(
-    models: Any,
-    X: Any,
-    y: ArrayLike,
-    sensitive_features: SensitiveLike,
-    objectives: Sequence[ObjectiveLike],
-    ci: float | None,
-    sample_weight: ArrayLike | None,
-    pos_label: Any,
-    random_state: int | None,
-) -> ParetoFront:
+def _scored(models: Any, objectives: Sequence[ObjectiveLike], how: _Scoring) -> ParetoFront:
     if isinstance(objectives, str) or not objectives:
         raise InvalidInputError(
             f"objectives must be a non-empty list such as ['accuracy', 'demographic_parity_difference']; "
@@ -317,15 +361,21 @@ def _scored(
     if len(set(names)) != len(names):
         raise InvalidInputError(f"objectives must be distinct; got {names}")
     named = _named_models(models)
-    rows = {
-        name: _score_one(model, parsed, X, y, sensitive_features, sample_weight, pos_label, ci, random_state)
-        for name, model in named.items()
-    }
+    rows: dict[str, dict[str, float]] = {}
+    summary: Summary | None = None
+    unknown = [name for name in how.scores if name not in named]
+    if unknown:
+        raise InvalidInputError(
+            f"scores names model {unknown[0]!r}, which is not among the models "
+            f"({', '.join(map(repr, named))}); key scores by the models' names"
+        )
+    for name, model in named.items():
+        rows[name], summary = _score_one(name, model, parsed, how)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"
     values = table[names].to_numpy(dtype=np.float64)
     table["dominated"] = _dominated(values, [o.direction for o in parsed])
-    return ParetoFront(parsed, named, table)
+    return ParetoFront(parsed, named, table, summary)
 
 
 @dataclass
@@ -341,11 +391,50 @@ class ModelComparison:
         The non-dominated models.
     title : str
         Title of the figure and of the HTML page.
+    ci : float or None
+        The confidence level of the intervals (None: no intervals).
     """
 
     table: pd.DataFrame
     front: ParetoFront
     title: str
+    ci: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-serialisable values: objectives, each model's scores (with intervals
+        when ``ci`` was given) and whether it is on the front, the front in order, and the groups
+        left out of the disparities."""
+
+        def num(value: Any) -> float | None:
+            number = float(value)
+            return number if np.isfinite(number) else None
+
+        models = []
+        for name, rows in self.table.groupby("model", sort=False):
+            models.append(
+                {
+                    "model": str(name),
+                    "on_front": bool(rows["on_front"].iloc[0]),
+                    "scores": {
+                        str(r.objective): {"value": num(r.value), "lo": num(r.lo), "hi": num(r.hi)}
+                        for r in rows.itertuples(index=False)
+                    },
+                }
+            )
+        return {
+            "fairwatch_version": __version__,
+            "title": self.title,
+            "objectives": [
+                {"name": o.name, "kind": o.kind, "target": o.target, "direction": o.direction}
+                for o in self.front.objectives
+            ],
+            "ci": self.ci,
+            "min_group_size": self.front.min_group_size,
+            "suppressed_groups": dict(self.front.suppressed),
+            "suppressed_share": self.front.suppressed_share,
+            "models": models,
+            "front": list(self.front.names),
+        }
 
     @property
     def figure(self) -> Any:
@@ -388,13 +477,16 @@ def compare_models(
     pos_label: Any = None,
     random_state: int | None = 0,
     title: str = "Accuracy–fairness trade-off",
+    min_group_size: int | None = DEFAULT_MIN_GROUP_SIZE,
+    scores: Mapping[str, ArrayLike] | None = None,
 ) -> ModelComparison:
     """Score models on the trade-off: a tidy table, the Pareto front and a plotly figure.
 
     Parameters
     ----------
-    models, X, y, sensitive_features, objectives, ci, sample_weight, pos_label, random_state
-        As for :func:`pareto_front`.
+    models, X, y, sensitive_features, objectives, ci, sample_weight, pos_label, random_state, min_group_size, scores
+        As for :func:`pareto_front` (groups under ``min_group_size`` rows, 30 by default, are left
+        out of the disparities; ``scores`` gives the scores of models given as predictions).
     title : str
         Title of the figure and the HTML page.
 
@@ -408,10 +500,10 @@ def compare_models(
     --------
     >>> import numpy as np
     >>> from fairwatch.mitigation import compare_models
-    >>> y = np.array([1, 0, 1, 0, 1, 0, 1, 0])
-    >>> group = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])
+    >>> y = np.tile([1, 0], 40)
+    >>> group = np.repeat(["a", "b"], 40)
     >>> comparison = compare_models(
-    ...     {"accurate": y.copy(), "unfair": np.array([1, 1, 1, 1, 0, 0, 0, 0])}, None, y, sensitive_features=group
+    ...     {"accurate": y.copy(), "unfair": np.repeat([1, 0], 40)}, None, y, sensitive_features=group
     ... )
     >>> comparison.front.names
     ['accurate']
@@ -420,10 +512,11 @@ def compare_models(
     2                       accuracy    0.5     False
     3  demographic_parity_difference    1.0     False
     """
-    front = _scored(models, X, y, sensitive_features, objectives, ci, sample_weight, pos_label, random_state)
-    scores = front.all_scores
+    how = _Scoring(X, y, sensitive_features, sample_weight, pos_label, ci, random_state, min_group_size, scores or {})
+    front = _scored(models, objectives, how)
+    table = front.all_scores
     records = []
-    for name, row in scores.iterrows():
+    for name, row in table.iterrows():
         for objective in front.objectives:
             records.append(
                 {
@@ -436,7 +529,7 @@ def compare_models(
                     "on_front": not bool(row["dominated"]),
                 }
             )
-    return ModelComparison(pd.DataFrame.from_records(records), front, title)
+    return ModelComparison(pd.DataFrame.from_records(records), front, title, ci)
 
 
 def _axis_title(objective: Objective) -> str:

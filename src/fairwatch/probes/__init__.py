@@ -5,8 +5,10 @@
 * :func:`what_if`: change features of one row and compare prediction, score and (with a
   post-processor) the group's thresholds before and after.
 
-Results have ``title``, ``description``, ``to_frame()`` (pandas) and ``to_dict()`` (JSON-safe),
-so reports render them as sections and the service returns them as JSON.
+Results have ``title``, ``description``, ``to_frame()`` and ``to_dict()`` (JSON-safe), so reports
+render them as sections and the service returns them as JSON. ``counterfactual_flip``'s table
+comes back in the library ``X`` came in (pandas, Polars or pyarrow); ``what_if``'s is a two-row
+pandas table indexed by ``state``.
 """
 
 from fairwatch.probes._counterfactual import CounterfactualFlipResult, counterfactual_flip

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
 from fairwatch._audit_model import ModelOutputs, ModelScorer
 from fairwatch._encode import encode, python_scalar
-from fairwatch._frame import Column
+from fairwatch._frame import Column, from_pandas
 from fairwatch._model_rows import DEFAULT_BATCH_SIZE, n_rows
 from fairwatch._typing import FloatArray
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError
@@ -24,6 +26,8 @@ ProxyMap = Mapping[Any, Mapping[Any, Any]]
 ProxyFunction = Callable[[Any, Any], Any]
 
 _WHY = "The probe changes the column the model reads, so X must hold it (pass the features including it)."
+#: A numeric sensitive column with more distinct values than this is continuous: it needs ``bins=``.
+MAX_FLIP_VALUES = 20
 
 
 def _json(value: Any) -> Any:
@@ -66,6 +70,12 @@ class CounterfactualFlipResult:
         Share of rows whose decision changes for at least one other value.
     row_flips : ndarray of bool, shape (n_rows,)
         Which rows changed decision for some value (for drilling down; not in :meth:`to_dict`).
+    bins : list of float or None
+        The bin edges of a numeric column given ``bins=``: rows are grouped by bin (``original``
+        is the bin, e.g. ``"[17, 28)"``) and set to each other bin's median (``values``).
+    backend : narwhals.Implementation
+        The library :meth:`to_frame` returns (that of ``X``; pandas for numpy arrays). ``pairs``
+        is always pandas.
     """
 
     sensitive: Any
@@ -81,6 +91,8 @@ class CounterfactualFlipResult:
     decision: str
     model: str
     proxies: list[Any] | str | None
+    bins: list[float] | None = None
+    backend: nw.Implementation = nw.Implementation.PANDAS
 
     @property
     def title(self) -> str:
@@ -98,10 +110,18 @@ class CounterfactualFlipResult:
             changed += " (and the proxies " + ", ".join(map(str, self.proxies)) + ")"
         elif self.proxies == "function":
             changed += " (and its proxies, by the given function)"
-        head = (
-            f"Each of the {self.n_rows} rows was re-scored with {changed} set to every other value "
-            f"({', '.join(map(str, self.values))}); the decision rule is {self.decision}. "
-        )
+        if self.bins is None:
+            head = (
+                f"Each of the {self.n_rows} rows was re-scored with {changed} set to every other value "
+                f"({', '.join(map(str, self.values))}); the decision rule is {self.decision}. "
+            )
+        else:
+            head = (
+                f"{self.sensitive} was binned ({len(self.bins) - 1} bins, edges "
+                f"{', '.join(f'{e:g}' for e in self.bins)}) and each of the {self.n_rows} rows was re-scored with "
+                f"{changed} set to the value of every other bin ({', '.join(map(str, self.values))}); the decision "
+                f"rule is {self.decision}. "
+            )
         if self.flip_rate == 0:
             return head + (
                 "No decision changed: the model's decisions do not depend on this column directly. Proxies left "
@@ -116,9 +136,9 @@ class CounterfactualFlipResult:
             f"({int(worst['flips_to_positive'])} to positive, {int(worst['flips_to_negative'])} to negative)."
         )
 
-    def to_frame(self) -> pd.DataFrame:
-        """The per-pair table (a copy)."""
-        return self.pairs.copy()
+    def to_frame(self) -> Any:
+        """The per-pair table (a copy), in the library ``X`` came in (pandas for numpy arrays)."""
+        return from_pandas(self.pairs.copy(), self.backend)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as JSON-safe Python values (NaN becomes None)."""
@@ -132,6 +152,7 @@ class CounterfactualFlipResult:
             "model": self.model,
             "decision": self.decision,
             "ci": self.ci,
+            "bins": self.bins,
             "n_rows": self.n_rows,
             "overall": {
                 "flip_rate": _json(self.flip_rate),
@@ -193,6 +214,7 @@ def counterfactual_flip(
     pos_label: Any = None,
     ci: float = 0.95,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    bins: int | Sequence[float] | None = None,
 ) -> CounterfactualFlipResult:
     """Flip each row's sensitive attribute to every other value and count changed decisions.
 
@@ -212,7 +234,12 @@ def counterfactual_flip(
         (e.g. ``{"relationship": {"Female": "Wife", "Male": "Husband"}}``), or a function
         ``f(rows, target_value) -> rows`` that edits the counterfactual rows.
     values : sequence, optional
-        The group values to flip to (default: every value in the column).
+        The group values to flip to (default: every value in the column, or each bin's median).
+    bins : int or sequence of float, optional
+        For a numeric column (age, income): group the rows into bins — ``bins=4`` quantile bins, or
+        the edges, e.g. ``[18, 30, 45, 65, 100]`` — and set each row to the median of every other
+        bin (or to ``values``). Required when the column holds more than 20 distinct numbers:
+        flipping every row to every other number would make thousands of pairs.
     threshold, pos_label, batch_size
         As in :func:`fairwatch.audit_model`.
     ci : float, default=0.95
@@ -227,8 +254,9 @@ def counterfactual_flip(
     UnknownColumnError
         When ``sensitive`` or a proxy column is not in ``X``.
     InvalidInputError
-        For a column with a single value, a proxy mapping missing a group, or a model without
-        prediction methods.
+        For a column with a single value, a numeric column with more than 20 values and no
+        ``bins=`` (or ``bins=`` on a text column, or values outside the edges), a proxy mapping
+        missing a group, or a model without prediction methods.
 
     Examples
     --------
@@ -258,10 +286,9 @@ def counterfactual_flip(
             f"got {type(proxies).__name__}"
         )
     original_values = column_values(X, sensitive)
-    encoded = encode(Column(str(sensitive), original_values), "sensitive")
-    categories = list(encoded.categories)
-    targets = categories if values is None else list(values)
-    if len(set(categories) | set(targets)) < 2:
+    groups = _groups(original_values, sensitive, values, bins)
+    categories, codes, targets = groups.categories, groups.codes, groups.targets
+    if groups.edges is None and len(set(categories) | set(targets)) < 2:
         raise InvalidInputError(
             f"sensitive column {sensitive!r} holds a single value ({python_scalar(categories[0])!r}) and no other "
             f"value was given; pass values=[...] with the values to flip to"
@@ -273,7 +300,7 @@ def counterfactual_flip(
     row_flips = np.zeros(total, dtype=bool)
     records: list[dict[str, Any]] = []
     for target_index, target in enumerate(targets):
-        rows = np.flatnonzero(np.asarray([c != target for c in categories], dtype=bool)[encoded.codes])
+        rows = np.flatnonzero(codes != groups.code_of(target))
         if rows.size == 0:
             continue
         counterfactual_groups = {name: np.full(rows.size, target, dtype=object)}
@@ -283,7 +310,7 @@ def counterfactual_flip(
                 f"the model returned {flipped.positive.size} decisions for {rows.size} counterfactual rows"
             )
         row_flips[rows] |= flipped.positive != base.positive[rows]
-        for record in _pair_records(base, flipped, rows, encoded.codes, categories, target, ci):
+        for record in _pair_records(base, flipped, rows, codes, categories, target, ci):
             record["_target_index"] = target_index
             records.append(record)
     records.sort(key=lambda r: (r.pop("_origin_code"), r.pop("_target_index")))
@@ -312,7 +339,102 @@ def counterfactual_flip(
         decision=scorer.decision_rule,
         model=scorer.describe(),
         proxies=proxy_names,
+        bins=None if groups.edges is None else [float(e) for e in groups.edges],
+        backend=_backend(X),
     )
+
+
+def _backend(X: Any) -> nw.Implementation:  # noqa: N803
+    """The library of ``X`` (pandas for numpy arrays and anything else)."""
+    try:
+        frame = nw.from_native(X, eager_only=True)
+    except TypeError:
+        return nw.Implementation.PANDAS
+    impl = frame.implementation
+    return impl if impl.is_polars() or impl.is_pyarrow() else nw.Implementation.PANDAS
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """The groups rows are flipped from (categories, or bins of a numeric column) and the targets."""
+
+    categories: list[Any]
+    codes: np.ndarray
+    targets: list[Any]
+    edges: np.ndarray | None = None
+
+    def code_of(self, target: Any) -> int:
+        """The group a target value belongs to (-1: none, so every row is flipped to it)."""
+        if self.edges is None:
+            return next((i for i, c in enumerate(self.categories) if c == target), -1)
+        number = float(target)
+        if not self.edges[0] <= number <= self.edges[-1]:
+            return -1
+        return int(np.searchsorted(self.edges[1:-1], number, side="right"))
+
+
+def _groups(values: np.ndarray, sensitive: Any, targets: Sequence[Any] | None, bins: Any) -> _Groups:
+    """Categories of a discrete column, or bins of a numeric one (refusing a continuous column
+    without ``bins=``)."""
+    numeric = values.dtype.kind in "iuf"
+    if bins is None:
+        encoded = encode(Column(str(sensitive), values), "sensitive")
+        distinct = len(encoded.categories)
+        if numeric and distinct > MAX_FLIP_VALUES:
+            raise InvalidInputError(
+                f"sensitive column {sensitive!r} holds {distinct} distinct numbers: flipping every row to every other "
+                f"value would make {distinct * (distinct - 1):,} pairs of groups. Pass bins= to group the rows (e.g. "
+                f"bins=4 for quartiles, or edges such as bins=[18, 30, 45, 65, 100]): each row is then set to the "
+                f"median of every other bin"
+            )
+        categories = list(encoded.categories)
+        return _Groups(categories, encoded.codes, categories if targets is None else list(targets))
+    if not numeric:
+        raise InvalidInputError(
+            f"bins= groups a numeric column, but sensitive column {sensitive!r} holds {values.dtype} values; "
+            f"drop bins= (its values are the groups)"
+        )
+    numbers = values.astype(np.float64)
+    if np.isnan(numbers).any():
+        raise InvalidInputError(f"sensitive column {sensitive!r} has missing values; drop or fill those rows first")
+    edges = _edges(numbers, sensitive, bins)
+    codes = np.searchsorted(edges[1:-1], numbers, side="right").astype(np.int64)
+    labels = [
+        f"[{lo:g}, {hi:g}{']' if i == len(edges) - 2 else ')'}" for i, (lo, hi) in enumerate(itertools.pairwise(edges))
+    ]
+    present = np.bincount(codes, minlength=len(labels))
+    if targets is None:
+        # each bin's median row value (an observed value, so integers stay integers)
+        targets = [
+            python_scalar(np.percentile(values[codes == b], 50, method="nearest")) for b in np.flatnonzero(present)
+        ]
+    return _Groups(labels, codes, list(targets), edges)
+
+
+def _edges(numbers: np.ndarray, sensitive: Any, bins: Any) -> np.ndarray:
+    """Bin edges: ``bins`` quantile bins, or the given edges (checked to cover the values)."""
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
+        if bins < 2:
+            raise InvalidInputError(f"bins must be at least 2 (or a list of edges); got {bins!r}")
+        edges = np.unique(np.quantile(numbers, np.linspace(0.0, 1.0, int(bins) + 1)))
+        if edges.size < 3:
+            raise InvalidInputError(
+                f"sensitive column {sensitive!r} has too few distinct values for {bins} quantile bins; give edges"
+            )
+        return edges
+    try:
+        edges = np.asarray(bins, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"bins must be a number of bins or a list of edges; got {bins!r}") from None
+    if edges.ndim != 1 or edges.size < 3 or not (np.diff(edges) > 0).all():
+        raise InvalidInputError(f"bins edges must be at least three increasing numbers (two bins); got {bins!r}")
+    outside = int(((numbers < edges[0]) | (numbers > edges[-1])).sum())
+    if outside:
+        raise InvalidInputError(
+            f"{outside} value(s) of sensitive column {sensitive!r} lie outside the bins [{edges[0]:g}, {edges[-1]:g}] "
+            f"(values range over [{numbers.min():g}, {numbers.max():g}]); widen the first or last edge"
+        )
+    return edges
 
 
 _PAIR_COLUMNS = [

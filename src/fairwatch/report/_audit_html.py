@@ -193,6 +193,7 @@ def _disparity_rows(audit: Audit, checks: list[dict[str, Any]]) -> list[dict[str
                 "metrics": ", ".join(d.metrics),
                 "max_label": audit._label(d.max_group),
                 "min_label": audit._label(d.min_group),
+                "ratio_label": audit._label(d.ratio_group),
                 "checks": verdicts,
             }
         )

@@ -21,6 +21,7 @@ import narwhals as nw
 import numpy as np
 
 from fairwatch._encode import python_scalar
+from fairwatch._frame import missing_expr
 from fairwatch._version import __version__
 from fairwatch.exceptions import InvalidInputError, MissingValueError, UnknownColumnError
 from fairwatch.metrics import group_stats, metric_values
@@ -252,11 +253,10 @@ def _scoring_flag(frame: nw.DataFrame[Any], column: str) -> tuple[nw.Expr, float
 
 
 def _known(frame: nw.DataFrame[Any], column: str) -> nw.Expr:
-    """Rows with a known value: not null and, for text, not blank (CSV readers give "" for empty cells)."""
-    known = ~nw.col(column).is_null()
-    if frame.schema[column] == nw.String:
-        known = known & (nw.col(column).str.strip_chars() != "")
-    return known
+    """Rows with a known value: not missing by the rule every audit applies (null, NaN or blank
+    text; CSV readers give "" for empty cells). Audits refuse such rows; these tables count them
+    as "unknown", as LL144 bias audits must."""
+    return ~missing_expr(column, frame.schema[column])
 
 
 def _table(
