@@ -11,7 +11,6 @@ engine decides with. Other metrics (scores, F1...) are summarised window by wind
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
@@ -30,14 +29,6 @@ if TYPE_CHECKING:
     from fairwatch.monitor._windows import WindowResult, _WindowCells
 
 __all__ = ["WindowStack"]
-
-
-def _num(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-def _nums(values: FloatArray) -> list[float | None]:
-    return [x if math.isfinite(x) else None for x in values.tolist()]
 
 
 def is_stackable(spec: Metric, ci: float | None) -> bool:
@@ -233,27 +224,6 @@ class _StackedPart:
             )
         return summary
 
-    def disparity_lists(self) -> dict[str, dict[str, list[Any]]]:
-        """Every disparity's fields for every window as Python lists (``None`` for undefined numbers)."""
-        out: dict[str, dict[str, list[Any]]] = {}
-        for name, d in self.disparities.items():
-            rows = np.arange(d.diff.shape[0])
-            out[name] = {
-                "difference": _none_where_nan(d.diff),
-                "difference_lo": _none_where_nan(d.d_lo),
-                "difference_hi": _none_where_nan(d.d_hi),
-                "ratio": _none_where_nan(d.ratio),
-                "ratio_lo": _none_where_nan(d.r_lo),
-                "ratio_hi": _none_where_nan(d.r_hi),
-                "max_value": _none_where_nan(d.values[rows, d.high]),
-                "min_value": _none_where_nan(d.values[rows, d.low]),
-                "high": d.high.tolist(),
-                "low": d.low.tolist(),
-                "found": d.found.tolist(),
-                "compared": d.compared.tolist(),
-            }
-        return out
-
 
 def _none_where_nan(values: FloatArray) -> list[Any]:
     """The values as a list, ``None`` where they are not finite (JSON has no nan)."""
@@ -285,6 +255,7 @@ class WindowStack:
         options: dict[str, Any],
     ) -> None:
         self.cells = cells
+        self.metric_names = tuple(s.name for s in specs)
         self.sensitive = sensitive
         self.pos_label = pos_label
         self.ci = ci
@@ -352,55 +323,36 @@ class WindowStack:
 
     def _lists(self) -> _PayloadLists:
         if self._payload_lists is None:
-            self._payload_lists = _PayloadLists(self)
+            self._payload_lists = _PayloadLists(self, self.metric_names)
         return self._payload_lists
 
     def payload(self, result: WindowResult, w: int) -> dict[str, Any]:
-        """``result.to_dict()`` from the arrays (converted to Python lists once for every window)."""
-        groups: list[dict[str, Any]] = []
-        disparities: dict[str, Any] = {}
+        """``result.to_dict()``: the stacked metrics' parts are built for every window at once (the
+        first window asked for pays), the window-by-window ones for this window."""
         lists = self._lists()
-        present = lists.present[w]
-        if present:
-            columns: dict[str, Any] = dict(lists.metrics)
-            slow = [summary for summary in self._by_window(w) if summary is not None]
-            for summary in slow:
-                positions = dict(zip(present, range(len(present))))
-                hidden = summary.suppressed.tolist()
-                for name in summary.values:
-                    columns[name] = _WindowColumn(
-                        positions,
-                        _none_where_nan(summary.values[name]),
-                        _none_where_nan(summary.lo[name]),
-                        _none_where_nan(summary.hi[name]),
-                        hidden,
-                    )
-            names = [m for m in result.metric_names if m in columns]
-            n, labelled, named = lists.n[w], lists.labelled[w], lists.named
-            for g in present:
-                metrics: dict[str, Any] = {}
-                withheld: list[str] = []
-                for name in names:
-                    value, lo, hi, hidden = columns[name].at(w, g)
-                    if hidden:
-                        withheld.append(name)
-                        metrics[name] = {"value": None, "lo": None, "hi": None}
-                    else:
-                        metrics[name] = {"value": value, "lo": lo, "hi": hi}
-                groups.append(
-                    {
-                        "group": named[g],
-                        "n": int(n[g]),
-                        "n_labelled": int(labelled[g]),
-                        "metrics": metrics,
-                        "withheld": withheld,
-                    }
+        groups = [dict(group) for group in lists.groups[w]]  # the caller may change its answer
+        disparities = dict(lists.disparities[w])
+        slow = [summary for summary in self._by_window(w) if summary is not None]
+        for summary in slow:
+            hidden = summary.suppressed.tolist()
+            for name in summary.values:
+                columns = zip(
+                    _none_where_nan(summary.values[name]),
+                    _none_where_nan(summary.lo[name]),
+                    _none_where_nan(summary.hi[name]),
+                    hidden,
                 )
-            for name, fields in lists.disparities.items():
-                disparities[name] = lists.disparity_payload(name, fields, w)
-            for summary in slow:
-                for name, d in summary.disparities.items():
-                    disparities[name] = d.to_dict(self.sensitive)
+                for group, (value, lo, hi, hide) in zip(groups, columns):
+                    group["metrics"] = {**group["metrics"], name: _metric(value, lo, hi, hide)}
+                    if hide:
+                        group["withheld"] = [*group["withheld"], name]
+            for name, d in summary.disparities.items():
+                disparities[name] = d.to_dict(self.sensitive)
+        if slow:  # the requested order of metrics
+            order = [m for m in result.metric_names]
+            for group in groups:
+                group["metrics"] = {m: group["metrics"][m] for m in order if m in group["metrics"]}
+                group["withheld"] = [m for m in order if m in group["withheld"]]
         return {
             "start": result.start.isoformat(),
             "end": result.end.isoformat(),
@@ -412,32 +364,11 @@ class WindowStack:
         }
 
 
-class _WindowColumn:
-    """One metric's values of one window's groups (a window-by-window summary)."""
-
-    def __init__(
-        self, positions: dict[int, int], values: list[Any], lo: list[Any], hi: list[Any], hidden: list[bool]
-    ) -> None:
-        self.positions = positions
-        self.columns = (values, lo, hi, hidden)
-
-    def at(self, w: int, g: int) -> tuple[Any, Any, Any, bool]:
-        j = self.positions[g]
-        values, lo, hi, hidden = self.columns
-        return values[j], lo[j], hi[j], hidden[j]
+_HIDDEN = {"value": None, "lo": None, "hi": None}
 
 
-class _StackedColumn:
-    """One metric's values of every window and group, as nested lists."""
-
-    def __init__(self, part: _StackedPart, name: str) -> None:
-        self.values = _nested(part.values[name])
-        self.lo = _nested(part.lo[name])
-        self.hi = _nested(part.hi[name])
-        self.hidden = part.suppressed.tolist()
-
-    def at(self, w: int, g: int) -> tuple[Any, Any, Any, bool]:
-        return self.values[w][g], self.lo[w][g], self.hi[w][g], self.hidden[w][g]
+def _metric(value: Any, lo: Any, hi: Any, hidden: bool) -> dict[str, Any]:
+    return dict(_HIDDEN) if hidden else {"value": value, "lo": lo, "hi": hi}
 
 
 def _nested(values: FloatArray) -> list[list[Any]]:
@@ -447,52 +378,99 @@ def _nested(values: FloatArray) -> list[list[Any]]:
 
 
 class _PayloadLists:
-    """What the answers of all windows are made of, converted from arrays to Python lists once."""
+    """The stacked metrics' answers of every window: per window, its groups' entries and its
+    disparities, built in one pass each from arrays converted to Python lists once."""
 
-    def __init__(self, stack: WindowStack) -> None:
+    def __init__(self, stack: WindowStack, metric_names: Sequence[str]) -> None:
         cells = stack.cells
-        present_mask = cells.n > 0
-        self.present = [np.flatnonzero(row).tolist() for row in present_mask]
-        self.n = cells.n.tolist()
-        self.labelled = stack.labelled_n.tolist()
-        self.named = [dict(zip(stack.sensitive, key)) for key in cells.keys]
-        self.metrics: dict[str, _StackedColumn | _WindowColumn] = {}
-        self.disparities: dict[str, dict[str, list[Any]]] = {}
-        self.disparity_metrics: dict[str, list[str]] = {}
-        self.disparity_agg: dict[str, str | None] = {}
-        for part in (stack.free, stack.labelled):
-            if part is None:
-                continue
+        n_windows = cells.n.shape[0]
+        present = [np.flatnonzero(row).tolist() for row in cells.n > 0]
+        n, labelled = cells.n.tolist(), stack.labelled_n.tolist()
+        named = [dict(zip(stack.sensitive, key)) for key in cells.keys]
+        parts = [part for part in (stack.free, stack.labelled) if part is not None]
+        columns: dict[str, tuple[list[list[Any]], list[list[Any]], list[list[Any]], list[list[bool]]]] = {}
+        for part in parts:
+            hidden = part.suppressed.tolist()
             for name in part.values:
-                self.metrics[name] = _StackedColumn(part, name)
-            self.disparities.update(part.disparity_lists())
+                columns[name] = (_nested(part.values[name]), _nested(part.lo[name]), _nested(part.hi[name]), hidden)
+        names = [m for m in metric_names if m in columns]
+        self.groups: list[list[dict[str, Any]]] = []
+        for w in range(n_windows):
+            row = []
+            for g in present[w]:
+                metrics: dict[str, Any] = {}
+                withheld: list[str] = []
+                for name in names:
+                    values, lo, hi, hidden = columns[name]
+                    if hidden[w][g]:
+                        withheld.append(name)
+                        metrics[name] = {"value": None, "lo": None, "hi": None}
+                    else:
+                        metrics[name] = {"value": values[w][g], "lo": lo[w][g], "hi": hi[w][g]}
+                row.append(
+                    {
+                        "group": named[g],
+                        "n": int(n[w][g]),
+                        "n_labelled": int(labelled[w][g]),
+                        "metrics": metrics,
+                        "withheld": withheld,
+                    }
+                )
+            self.groups.append(row)
+        self.disparities: list[dict[str, Any]] = [{} for _ in range(n_windows)]
+        for part in parts:
             for name, d in part.disparities.items():
-                self.disparity_metrics[name] = list(d.metrics)
-                self.disparity_agg[name] = d.agg
+                if d.agg is None and d.metrics != (name,) and d.metrics[0] in part.disparities:
+                    # a named disparity of one metric (demographic parity: selection rate) is that metric's answer
+                    for w in range(n_windows):
+                        self.disparities[w][name] = self.disparities[w][d.metrics[0]]
+                    continue
+                for w, payload in enumerate(_disparity_payloads(d, named)):
+                    self.disparities[w][name] = payload
 
-    def disparity_payload(self, name: str, fields: dict[str, list[Any]], w: int) -> dict[str, Any]:
-        """A disparity's ``to_dict()`` for window ``w``."""
-        found = fields["found"][w]
-        named = self.named
-        payload: dict[str, Any] = {
-            "metrics": self.disparity_metrics[name],
+
+def _disparity_payloads(d: _Disparities, named: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A disparity's ``to_dict()`` for every window."""
+    rows = np.arange(d.diff.shape[0])
+    metrics = list(d.metrics)
+    columns = zip(
+        _none_where_nan(d.diff),
+        _none_where_nan(d.d_lo),
+        _none_where_nan(d.d_hi),
+        _none_where_nan(d.ratio),
+        _none_where_nan(d.r_lo),
+        _none_where_nan(d.r_hi),
+        d.high.tolist(),
+        _none_where_nan(d.values[rows, d.high]),
+        d.low.tolist(),
+        _none_where_nan(d.values[rows, d.low]),
+        d.found.tolist(),
+        d.compared.tolist(),
+    )
+    out = [
+        {
+            "metrics": metrics,
             "method": "between_groups",
-            "difference": fields["difference"][w],
-            "difference_lo": fields["difference_lo"][w],
-            "difference_hi": fields["difference_hi"][w],
-            "ratio": fields["ratio"][w],
-            "ratio_lo": fields["ratio_lo"][w],
-            "ratio_hi": fields["ratio_hi"][w],
-            "max_group": named[fields["high"][w]] if found else None,
-            "max_value": fields["max_value"][w] if found else None,
-            "min_group": named[fields["low"][w]] if found else None,
-            "min_value": fields["min_value"][w] if found else None,
+            "difference": diff,
+            "difference_lo": d_lo,
+            "difference_hi": d_hi,
+            "ratio": ratio,
+            "ratio_lo": r_lo,
+            "ratio_hi": r_hi,
+            "max_group": named[high] if found else None,
+            "max_value": high_value if found else None,
+            "min_group": named[low] if found else None,
+            "min_value": low_value if found else None,
             "reference": None,
-            "groups_compared": fields["compared"][w],
+            "ratio_group": None,
+            "groups_compared": compared,
         }
-        if self.disparity_agg[name]:
-            payload["agg"] = self.disparity_agg[name]
-        return payload
+        for diff, d_lo, d_hi, ratio, r_lo, r_hi, high, high_value, low, low_value, found, compared in columns
+    ]
+    if d.agg:
+        for payload in out:
+            payload["agg"] = d.agg
+    return out
 
 
 def _merge(fast: Summary | None, slow: Summary | None) -> Summary | None:

@@ -209,16 +209,19 @@ def window_grid(
 
     Raises :class:`~fairwatch.exceptions.UnknownModelError` for a model without predictions.
     """
-    seen = store.time_range(model)
-    if seen is None:
-        raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
-    first, last = seen
     bucket = LEVEL_SECONDS[finest]
     seconds = int(width.total_seconds())
-    if start is None:
-        start = _floor(first, seconds if seconds % bucket == 0 else bucket)
-    if end is None:
-        end = _floor(last, bucket) + timedelta(seconds=bucket)
+    if start is None or end is None:
+        seen = store.time_range(model)
+        if seen is None:
+            raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
+        first, last = seen
+        if start is None:
+            start = _floor(first, seconds if seconds % bucket == 0 else bucket)
+        if end is None:
+            end = _floor(last, bucket) + timedelta(seconds=bucket)
+    elif not store.series_ids(model):  # the dictionary knows every model with predictions
+        raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
     _check_period(start, end)
     count = math.ceil((end - start) / width)
     if count > MAX_WINDOWS:
