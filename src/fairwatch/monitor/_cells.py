@@ -29,7 +29,9 @@ __all__ = [
     "MAX_WINDOW_GROUPS",
     "Grid",
     "GroupMap",
+    "cells_from_rows",
     "check_size",
+    "confusion_cells",
     "count_rows",
     "feature_rows",
     "group_map",
@@ -209,6 +211,71 @@ def count_rows(store: Store, series: Sequence[int], grid: Grid) -> list[tuple[An
     """``(window, group id, prediction id, label id, n)`` summed over the grid's buckets."""
     columns = "c.group_id AS k0, c.prediction AS k1, c.label AS k2, CAST(sum(c.n) AS BIGINT) AS v0"
     return _grouped(store, "rollup_counts", columns, 4, grid, series)
+
+
+#: The six confusion cells of a window and group: (label state, prediction) summed in the database.
+CELLS = (
+    ("u0", "c.label = 0 AND c.prediction <> ?"),  # no outcome yet, predicted negative
+    ("u1", "c.label = 0 AND c.prediction = ?"),
+    ("tn", "c.label <> 0 AND c.label <> ? AND c.prediction <> ?"),
+    ("fp", "c.label <> 0 AND c.label <> ? AND c.prediction = ?"),
+    ("fn", "c.label = ? AND c.prediction <> ?"),
+    ("tp", "c.label = ? AND c.prediction = ?"),
+)
+
+
+def confusion_cells(store: Store, series: Sequence[int], grid: Grid, mapping: GroupMap, pos_id: int) -> np.ndarray:
+    """Rows ``(window, group, u0, u1, tn, fp, fn, tp)`` of the grid (groups as indices of ``mapping``'s
+    keys): the rows the database sends are windows × groups, whatever the stored groups."""
+    if not series or mapping.ids.size == 0:
+        return np.zeros((0, 8), np.int64)
+    if store.dialect == "postgres":
+        groups = "unnest(?::bigint[], ?::bigint[]) AS g(gid, code)"
+    else:
+        groups = "(SELECT unnest(CAST(? AS BIGINT[])) AS gid, unnest(CAST(? AS BIGINT[])) AS code) g"
+    sums = ", ".join(
+        f"CAST(coalesce(sum(c.n) FILTER (WHERE {where}), 0) AS BIGINT) AS v{i}" for i, (_, where) in enumerate(CELLS)
+    )
+    parts, params = [], []
+    for level, intervals in sorted(grid.intervals().items()):
+        sql, p = _level_sql("rollup_counts", f"g.code AS k0, {sums}", level, grid, intervals, series)
+        sql = sql.replace(
+            "FROM rollup_counts c WHERE", f"FROM rollup_counts c JOIN {groups} ON g.gid = c.group_id WHERE"
+        )
+        cell_params = [pos_id] * sum(where.count("?") for _, where in CELLS)
+        # parameters in the order they appear: window, the cells' sums, the groups, then the filters
+        parts.append(f"{sql} GROUP BY 1, 2")
+        params += p[:2] + cell_params + [mapping.ids.tolist(), mapping.codes.tolist()] + p[2:]
+    if len(parts) == 1:
+        rows = store.query(parts[0], params)
+    else:
+        outer = ", ".join(f"CAST(sum(v{i}) AS BIGINT)" for i in range(len(CELLS)))
+        rows = store.query(f"SELECT w, k0, {outer} FROM ({' UNION ALL '.join(parts)}) t GROUP BY 1, 2", params)
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 8) if rows else np.zeros((0, 8), np.int64)
+
+
+def cells_from_rows(rows: Sequence[tuple[Any, ...]], mapping: GroupMap, pos_id: int) -> np.ndarray:
+    """:func:`confusion_cells`' rows from ``(window, group id, prediction id, label id, n)`` rows."""
+    if not rows:
+        return np.zeros((0, 8), np.int64)
+    window, group_id, predicted, label, n = (np.asarray(c, dtype=np.int64) for c in zip(*rows))
+    code = _codes_of(mapping, group_id)
+    cell = np.select(
+        [
+            (label == 0) & (predicted != pos_id),
+            label == 0,
+            (label != pos_id) & (predicted != pos_id),
+            label != pos_id,
+            predicted != pos_id,
+        ],
+        [0, 1, 2, 3, 4],
+        5,
+    )
+    keys, inverse = np.unique(np.stack([window, code]), axis=1, return_inverse=True)
+    out = np.zeros((keys.shape[1], 8), np.int64)
+    out[:, :2] = keys.T
+    np.add.at(out, (inverse.reshape(-1), 2 + cell), n)
+    return out
 
 
 def score_rows(store: Store, series: Sequence[int], grid: Grid, *, labelled_only: bool) -> list[tuple[Any, ...]]:

@@ -11,8 +11,10 @@ engine decides with. Other metrics (scores, F1...) are summarised window by wind
 
 from __future__ import annotations
 
+import gc
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -323,16 +325,19 @@ class WindowStack:
 
     def _lists(self) -> _PayloadLists:
         if self._payload_lists is None:
-            self._payload_lists = _PayloadLists(self, self.metric_names)
+            with _collector_paused():
+                self._payload_lists = _PayloadLists(self, self.metric_names)
         return self._payload_lists
 
     def payload(self, result: WindowResult, w: int) -> dict[str, Any]:
         """``result.to_dict()``: the stacked metrics' parts are built for every window at once (the
         first window asked for pays), the window-by-window ones for this window."""
         lists = self._lists()
-        groups = [dict(group) for group in lists.groups[w]]  # the caller may change its answer
-        disparities = dict(lists.disparities[w])
         slow = [summary for summary in self._by_window(w) if summary is not None]
+        # the stacked parts are shared by the answers of a window (built once); a window with metrics
+        # summarised on their own gets copies to add them to
+        groups = [dict(group) for group in lists.groups[w]] if slow else lists.groups[w]
+        disparities = dict(lists.disparities[w])
         for summary in slow:
             hidden = summary.suppressed.tolist()
             for name in summary.values:
@@ -367,6 +372,20 @@ class WindowStack:
 _HIDDEN = {"value": None, "lo": None, "hi": None}
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while tens of thousands of small dicts and lists are built: they hold
+    no cycles, and the collections their allocation would trigger walk every live object again and
+    again (measured: a third of the time for a year of hourly windows)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _metric(value: Any, lo: Any, hi: Any, hidden: bool) -> dict[str, Any]:
     return dict(_HIDDEN) if hidden else {"value": value, "lo": lo, "hi": hi}
 
@@ -385,7 +404,7 @@ class _PayloadLists:
         cells = stack.cells
         n_windows = cells.n.shape[0]
         present = [np.flatnonzero(row).tolist() for row in cells.n > 0]
-        n, labelled = cells.n.tolist(), stack.labelled_n.tolist()
+        n, labelled = cells.n.astype(np.int64).tolist(), stack.labelled_n.astype(np.int64).tolist()
         named = [dict(zip(stack.sensitive, key)) for key in cells.keys]
         parts = [part for part in (stack.free, stack.labelled) if part is not None]
         columns: dict[str, tuple[list[list[Any]], list[list[Any]], list[list[Any]], list[list[bool]]]] = {}
@@ -410,8 +429,8 @@ class _PayloadLists:
                 row.append(
                     {
                         "group": named[g],
-                        "n": int(n[w][g]),
-                        "n_labelled": int(labelled[w][g]),
+                        "n": n[w][g],
+                        "n_labelled": labelled[w][g],
                         "metrics": metrics,
                         "withheld": withheld,
                     }

@@ -23,8 +23,9 @@ from fairwatch.monitor._cells import (
     Grid,
     GroupMap,
     _codes_of,
+    cells_from_rows,
     check_size,
-    count_rows,
+    confusion_cells,
     group_map,
     make_grid,
     nanos,
@@ -315,16 +316,17 @@ def window_metrics(
             f"{needing} need scores, and no prediction of model {model!r} has one; send each prediction's "
             f"probability of the positive label as score"
         )
+    pos_id = dictionary_id("l", model, "", pos_label)
     if source == "raw":
         from fairwatch.monitor._raw import raw_window_rows
 
         rows, score_rows_ = raw_window_rows(store, model, model_version, grid, scored)
+        confusion = cells_from_rows(rows, mapping, pos_id)
     else:
         series = store.series_ids(model, model_version)
-        rows = count_rows(store, series, grid)
+        confusion = confusion_cells(store, series, grid, mapping, pos_id)
         score_rows_ = score_rows(store, series, grid, labelled_only=True) if scored else []
-    pos_id = dictionary_id("l", model, "", pos_label)
-    cells = _WindowCells.from_rollups(rows, score_rows_, mapping, pos_id, grid.count, score_bins, scored)
+    cells = _WindowCells.from_rollups(confusion, score_rows_, mapping, pos_id, grid.count, score_bins, scored)
     options = {"ci": ci, "min_group_size": min_group_size, "n_boot": n_boot, "random_state": random_state}
     stack = WindowStack(
         cells,
@@ -376,7 +378,7 @@ class _WindowCells:
     @classmethod
     def from_rollups(
         cls,
-        rows: Sequence[tuple[Any, ...]],
+        cells: np.ndarray,
         score_rows: Sequence[tuple[Any, ...]],
         mapping: GroupMap,
         pos_id: int,
@@ -384,21 +386,18 @@ class _WindowCells:
         score_bins: int,
         scored: bool = False,
     ) -> _WindowCells:
-        """``rows`` are ``(window, group id, prediction id, label id, n)`` (label id 0: no outcome yet);
-        ``score_rows`` are labelled ``(window, group id, prediction id, label id, bin, n, s1, s2)`` with
-        the store's bins and sums in nanos."""
+        """``cells`` are ``(window, group, u0, u1, tn, fp, fn, tp)`` rows
+        (:func:`~fairwatch.monitor._cells.confusion_cells`); ``score_rows`` are labelled
+        ``(window, group id, prediction id, label id, bin, n, s1, s2)`` with the store's bins and sums in
+        nanos."""
         g = len(mapping.keys)
         size = n_windows * g
-        columns = [np.asarray(c, dtype=np.int64) for c in zip(*rows)] or [np.zeros(0, np.int64)] * 5
-        window, group_id, predicted, label, n = columns
-        groups = _codes_of(mapping, group_id) if group_id.size else group_id
-        y_pred = (predicted == pos_id).astype(np.int64)
-        labelled = label != 0
-        y = (label == pos_id).astype(np.int64)
-        weights = n.astype(np.float64)
-        cell = window * g + groups
-        predictions = np.bincount(cell * 2 + y_pred, weights=weights, minlength=size * 2)
-        confusion = np.bincount((cell * 2 + y) * 2 + y_pred, weights=weights * labelled, minlength=size * 4)
+        at = cells[:, 0] * g + cells[:, 1]
+        counts = np.zeros((size, 6))
+        counts[at] = cells[:, 2:]
+        u0, u1, tn, fp, fn, tp = counts.T
+        predictions = np.stack([u0 + tn + fn, u1 + fp + tp], axis=-1).reshape(n_windows, g, 2)
+        confusion = np.stack([tn, fp, fn, tp], axis=-1).reshape(n_windows, g, 2, 2)
         scores = None
         if scored:
             columns = [np.asarray(c) for c in zip(*score_rows)] or [np.zeros(0, np.int64)] * 8
@@ -413,11 +412,10 @@ class _WindowCells:
                 for v in (s_n.astype(np.float64), nanos(s1), nanos(s2))
             )
             scores = (w, ws, wss)
-        predictions = predictions.reshape(n_windows, g, 2)
         return cls(
             keys=mapping.keys,
             n=predictions.sum(axis=-1),
-            confusion=confusion.reshape(n_windows, g, 2, 2),
+            confusion=confusion,
             predictions=predictions,
             scores=scores,
             score_bins=score_bins,
