@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -223,5 +224,105 @@ def test_an_interrupted_upgrade_resumes_where_it_stopped(v0_url: str, monkeypatc
         predictions, outcomes = _v0_events()
         assert _summary(store) == _expected(predictions, outcomes)
         assert check(store, "credit") == [] and check(store, "loans") == []
+    finally:
+        store.close()
+
+
+# -- stores written by the 0.1.0 release itself (tests/monitor/data/v0, made by make_v0.py there) --------------
+RELEASE_0_1 = Path(__file__).parent / "data" / "v0"
+
+
+def _release_0_1_duckdb(path: Path) -> str:
+    import duckdb
+
+    load = (RELEASE_0_1 / "load.sql").read_text().replace("@DIR@", str(RELEASE_0_1))
+    with duckdb.connect(str(path)) as con:
+        for script in ((RELEASE_0_1 / "schema.sql").read_text(), load):
+            for statement in filter(str.strip, script.split(";\n")):
+                con.execute(statement)
+    return f"duckdb://{path}"
+
+
+def _release_0_1_postgres(schema: str) -> None:
+    """Replay the release's ``pg_dump`` (statements, and ``COPY ... FROM stdin`` blocks)."""
+    import psycopg
+
+    lines = (RELEASE_0_1 / "postgres.sql").read_text().replace("@SCHEMA@", schema).splitlines()
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        statement: list[str] = []
+        rows = iter(lines)
+        for line in rows:
+            if line.startswith("--") or not line.strip():
+                continue
+            statement.append(line)
+            if not line.rstrip().endswith(";"):
+                continue
+            sql = "\n".join(statement)
+            statement = []
+            if sql.startswith("COPY ") and sql.rstrip().endswith("FROM stdin;"):
+                with conn.cursor().copy(sql.rstrip()[:-1]) as copy:
+                    for data in rows:
+                        if data == "\\.":
+                            break
+                        copy.write(data + "\n")
+            else:
+                conn.execute(sql)  # type: ignore[arg-type]
+
+
+def _release_0_1_expected() -> dict[str, dict[str, list[int]]]:
+    """Predictions, labelled predictions and predicted positives per model and sex, from the CSVs."""
+    import csv
+
+    with (RELEASE_0_1 / "predictions.csv").open() as fh:
+        predictions = [r for r in csv.DictReader(fh) if r["prediction_id"] not in ("year-9999", "not-a-number")]
+    with (RELEASE_0_1 / "outcomes.csv").open() as fh:
+        outcomes = list(csv.DictReader(fh))
+    labelled = {(o["model"], o["prediction_id"]) for o in outcomes if o["model"]}
+    without_model = {o["prediction_id"] for o in outcomes if not o["model"]}
+    out: dict[str, dict[str, list[int]]] = {}
+    for p in predictions:
+        counts = out.setdefault(p["model"], {}).setdefault(p["s_sex"], [0, 0, 0])
+        counts[0] += 1
+        counts[1] += (p["model"], p["prediction_id"]) in labelled or p["prediction_id"] in without_model
+        counts[2] += p["prediction"] == "1"
+    return out
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def release_0_1_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    if request.param == "duckdb":
+        yield _release_0_1_duckdb(tmp_path / "release-0.1.duckdb")
+        return
+    url = postgres_url("release01_" + uuid.uuid4().hex[:8])
+    _release_0_1_postgres(url.rsplit("schema=", 1)[1])
+    yield url
+    from fairwatch.monitor._postgres import PostgresStore
+
+    cleanup = PostgresStore(url)
+    cleanup.drop_schema()
+    cleanup.close()
+
+
+def test_a_store_written_by_release_0_1_opens_upgraded(release_0_1_url: str) -> None:
+    """The 0.1.0 release stored a prediction at year 9999 and a NaN prediction, after which reads of the
+    model failed; opened by this release, those go to quarantine and every read works."""
+    store = open_store(release_0_1_url)
+    try:
+        got: dict[str, dict[str, list[int]]] = {}
+        for model in ("credit", "loans"):
+            (window,) = window_metrics(store, model, sensitive=["sex"], window="1w", start=T0)
+            for g in window.to_dict()["groups"]:
+                rate = g["metrics"]["selection_rate"]["value"]
+                got.setdefault(model, {})[g["group"]["sex"]] = [g["n"], g["n_labelled"], round(rate * g["n"])]
+            assert check(store, model) == []
+        assert got == _release_0_1_expected()
+        quarantined = dict(store.query("SELECT prediction_id, reason FROM quarantine"))
+        assert quarantined == {
+            "year-9999": "timestamp outside 1970-2199",
+            "not-a-number": "prediction is not a finite number",
+        }
+        assert [k.name for k in store.list_keys()] == ["old reader"]
+        assert store.sensitive_attributes("credit") == ["race", "sex"]
+        assert store.entries("credit").feature_names() == ["age", "region"]
     finally:
         store.close()

@@ -1,0 +1,7 @@
+COPY alerts FROM '@DIR@/alerts.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('rule_id', 'rule_name', 'model', 'pair_key', 'state', 'started', 'last_window_end', 'windows_firing', 'evidence', 'created', 'updated', 'alert_id'), quote '"', delimiter ',', header 1);
+COPY alert_deliveries FROM '@DIR@/alert_deliveries.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('alert_id', 'notifier', 'event', 'payload', 'status', 'attempts', 'next_attempt', 'created', 'delivery_id'), quote '"', delimiter ',', header 1);
+COPY api_keys FROM '@DIR@/api_keys.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('key_hash', 'name', 'scopes', 'created', 'key_id'), quote '"', delimiter ',', header 1);
+COPY labels_seen FROM '@DIR@/labels_seen.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('model', 'label'), quote '"', delimiter ',', header 1);
+COPY outcomes FROM '@DIR@/outcomes.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('model', 'prediction_id', 'label', 'ts'), quote '"', delimiter ',', header 1);
+COPY predictions FROM '@DIR@/predictions.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('model', 'prediction_id', 'model_version', 'ts', 'prediction'), quote '"', delimiter ',', header 1);
+COPY rules FROM '@DIR@/rules.csv' (FORMAT 'csv', allow_quoted_nulls false, force_not_null ('name', 'model', 'kind', 'spec', 'created', 'updated', 'rule_id'), quote '"', delimiter ',', header 1);
