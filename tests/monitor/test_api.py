@@ -160,6 +160,63 @@ def test_metrics_errors(client: TestClient) -> None:
     assert r.json()["message"].startswith("query.start: Input should have timezone info")
 
 
+@pytest.fixture
+def memory_client() -> Iterator[TestClient]:
+    """A service on an empty in-memory store, for answers that do not depend on stored events."""
+    app = create_app(Settings(api_keys=KEYS), store=open_store("duckdb://:memory:"))
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PATCH", "/v1/keys", "GET, POST"),
+        ("OPTIONS", "/v1/keys", "GET, POST"),
+        ("POST", "/v1/rules/abc", "GET, PUT, DELETE"),
+        ("GET", "/v1/predictions", "POST"),
+    ],
+)
+def test_a_method_the_path_lacks_gets_405_naming_every_method_it_has(
+    memory_client: TestClient, method: str, path: str, allow: str
+) -> None:
+    r = memory_client.request(method, path, headers=READ)
+    assert r.status_code == 405
+    assert r.headers["allow"] == allow
+    assert r.json()["message"] == f"method {method} is not allowed on {path}; allowed: {allow}"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "location"),
+    [
+        ("/v1/models/credit/metrics", {"sensitive": ""}, "query.sensitive"),
+        ("/v1/models/credit/metrics", {"sensitive": "sex,,race"}, "query.sensitive"),
+        ("/v1/models/credit/metrics", {"sensitive": "sex", "window": "1 hour"}, "query.window"),
+        ("/v1/models/credit/metrics", {"sensitive": "sex", "start": "1969-12-31T00:00:00Z"}, "query.start"),
+        ("/v1/models/credit%20model/metrics", {"sensitive": "sex"}, "path.model"),
+        ("/v1/models/credit/drift", {"features": "age;region"}, "query.features"),
+    ],
+)
+def test_parameters_outside_the_documented_syntax_are_refused(
+    memory_client: TestClient, path: str, params: dict[str, str], location: str
+) -> None:
+    r = memory_client.get(path, params=params, headers=READ)
+    assert r.status_code == 422
+    assert location in {_joined(p["loc"]) for p in r.json()["detail"]}
+
+
+def _joined(loc: list[str | int]) -> str:
+    return ".".join(map(str, loc))
+
+
+def test_documented_parameter_syntax_is_accepted(client: TestClient) -> None:
+    predictions, _ = _events(10)
+    client.post("/v1/predictions", json={"events": predictions}, headers=INGEST)
+    r = client.get("/v1/models/credit/metrics", params={"sensitive": " sex , race", "window": "1d"}, headers=READ)
+    assert r.status_code == 200
+    assert r.json()["sensitive"] == ["sex", "race"]
+
+
 def test_health_and_prometheus(client: TestClient) -> None:
     predictions, _ = _events(10)
     client.post("/v1/predictions", json={"events": predictions}, headers=INGEST)

@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from fairwatch.exceptions import InvalidInputError
 
-__all__ = ["parse_duration"]
+__all__ = ["DURATION_PATTERN", "parse_duration"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PATTERN = re.compile(r"^\s*(\d{1,15})\s*([smhdw])\s*$")
+#: The syntax of a duration as a JSON Schema pattern (its value is checked by :func:`parse_duration`).
+DURATION_PATTERN = r"^ *[0-9]{1,15} *[smhdw] *$"
 #: Longest duration accepted (about 100 years): beyond it date arithmetic would overflow.
 MAX_SECONDS = 100 * 366 * 86400
 

@@ -17,8 +17,10 @@ from pydantic import (
 )
 
 __all__ = [
+    "ATTRIBUTE_LIST",
     "ATTRIBUTE_NAME",
     "EARLIEST",
+    "EVENT_TIME_PATTERN",
     "LATEST",
     "MAX_LABEL_LENGTH",
     "MAX_VALUE_LENGTH",
@@ -33,6 +35,8 @@ __all__ = [
 
 #: Sensitive attribute and feature names: identifiers (they become column names in the store).
 ATTRIBUTE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+#: Several of them, comma-separated (spaces around the names allowed), as query parameters give them.
+ATTRIBUTE_LIST = r"^ *{name} *(, *{name} *)*$".format(name=ATTRIBUTE_NAME[1:-1])
 #: Model names: letters, digits, ``_ . -``.
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 
@@ -42,8 +46,15 @@ MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 #: allowance (``Store.max_future_skew``) are refused at ingest as well.
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+#: The JSON Schema of an event time: an RFC 3339 date-time written with a year from 1970 to 2199. (The
+#: range itself is one of instants, which no pattern can compare across UTC offsets: within a day of
+#: either end, the offset decides.)
+EVENT_TIME_PATTERN = (
+    r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]"
+    r":[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
 #: An aware timestamp within the supported range (``EARLIEST <= t < LATEST``).
-EventTime = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST)]
+EventTime = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST, json_schema_extra={"pattern": EVENT_TIME_PATTERN})]
 #: Longest label and prediction text: labels are class names (PostgreSQL cannot index long texts).
 MAX_LABEL_LENGTH = 100
 #: Longest text of a sensitive attribute value or a feature value.
@@ -61,6 +72,9 @@ AttributeValue = Union[FiniteFloat, StrictBool, StrictInt, ValueText]
 FeatureValue = Union[FiniteFloat, StrictBool, StrictInt, ValueText]
 #: A sensitive attribute or feature name (a dict key): an identifier of at most 63 characters.
 AttributeName = Annotated[str, StringConstraints(pattern=ATTRIBUTE_NAME)]
+#: Maps keyed by attribute names refuse other keys; pydantic's JSON Schema lists the key pattern
+#: (``patternProperties``) but would leave other keys open.
+_NAMED_KEYS_ONLY = Field(json_schema_extra={"additionalProperties": False})
 MAX_BATCH = 10_000
 
 
@@ -98,8 +112,8 @@ class PredictionEvent(BaseModel):
     prediction: Label
     score: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
     # names are checked in Rust by the key pattern: no per-event Python validator on the hot path
-    sensitive: dict[AttributeName, AttributeValue | None] = Field(default_factory=dict)
-    features: dict[AttributeName, FeatureValue | None] | None = None
+    sensitive: Annotated[dict[AttributeName, AttributeValue | None], _NAMED_KEYS_ONLY] = Field(default_factory=dict)
+    features: Annotated[dict[AttributeName, FeatureValue | None], _NAMED_KEYS_ONLY] | None = None
 
 
 class OutcomeEvent(BaseModel):

@@ -46,6 +46,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    JsonValue,
     StrictBool,
     Tag,
     TypeAdapter,
@@ -67,8 +68,8 @@ from fairwatch.metrics._intervals import (
 from fairwatch.metrics._registry import get_metric, list_metrics, metric_values
 from fairwatch.metrics._summary import COMPOSITES
 from fairwatch.monitor._cells import _codes_of, count_rows, group_map, make_grid
-from fairwatch.monitor._durations import parse_duration
-from fairwatch.monitor._events import ATTRIBUTE_NAME, MODEL_NAME
+from fairwatch.monitor._durations import DURATION_PATTERN, parse_duration
+from fairwatch.monitor._events import ATTRIBUTE_LIST, ATTRIBUTE_NAME, MODEL_NAME, NO_NUL
 from fairwatch.monitor._rollup import BASE_SECONDS
 from fairwatch.monitor._store import Store
 from fairwatch.monitor._windows import _check_sensitive, _labelled_view
@@ -108,14 +109,38 @@ def _no_nul(value: Any, where: str = "rule") -> None:
             _no_nul(item, where)
 
 
+# What the validators below check of one field, the JSON Schema says too (``json_schema_extra``): the
+# validators keep their messages. What depends on other fields (a threshold's range on the disparity,
+# the groups on the sensitive attributes) or on the service (configured notifiers) the schema cannot say.
+#: Texts: no NUL character (``_no_nul``).
+_TEXT = Field(json_schema_extra={"pattern": NO_NUL})
+#: Durations: their syntax (``_duration`` checks the value: a whole number of 5 minutes, at most 366 days).
+_DURATION: dict[str, JsonValue] = {"pattern": DURATION_PATTERN}
+#: A group: a value (text) per sensitive attribute.
+GroupValues = Annotated[
+    dict[str, Annotated[str, _TEXT]], Field(json_schema_extra={"propertyNames": {"pattern": ATTRIBUTE_NAME}})
+]
+
+
+def _kind_required(schema: dict[str, Any]) -> None:
+    """A rule without ``kind`` is a fairness rule: other kinds must say theirs."""
+    schema["required"] = [*schema.get("required", []), "kind"]
+
+
 class _RuleBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="A name for people")
+    name: Annotated[str, _TEXT] = Field(min_length=1, max_length=200, description="A name for people")
     model: str = Field(pattern=MODEL_NAME, description="The monitored model")
-    model_version: str | None = Field(default=None, max_length=64, description="Only this model version (default: all)")
-    window: str = Field(default="1d", description="Window length: <integer><unit>, unit s, m, h, d or w")
-    delay: str | None = Field(
+    model_version: Annotated[str, _TEXT] | None = Field(
+        default=None, max_length=64, description="Only this model version (default: all)"
+    )
+    window: str = Field(
+        default="1d",
+        description="Window length: <integer><unit>, unit s, m, h, d or w (a whole number of 5 minutes)",
+        json_schema_extra=_DURATION,
+    )
+    delay: Annotated[str, Field(json_schema_extra=_DURATION)] | None = Field(
         default=None,
         description="Evaluate a window only this long after it closed (late events and labels), e.g. 2d",
     )
@@ -129,7 +154,7 @@ class _RuleBase(BaseModel):
         lt=0.5,
         description="Fire only when the confidence bound clears the threshold, at this level (e.g. 0.05)",
     )
-    notify: list[str] = Field(default_factory=list, description="Names of configured notifiers")
+    notify: list[Annotated[str, _TEXT]] = Field(default_factory=list, description="Names of configured notifiers")
     enabled: StrictBool = True
 
     @model_validator(mode="before")
@@ -180,13 +205,20 @@ def _sensitive_list(value: Any) -> Any:
     return names
 
 
-#: Attribute names: a list, or one comma-separated string (documented as both).
-SensitiveNames = Annotated[
-    list[str],
-    WithJsonSchema(
-        {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}], "title": "Sensitive"}
-    ),
-]
+def _names_schema(*, some: bool) -> WithJsonSchema:
+    """Attribute names: a list, or one comma-separated string (documented as both); ``some``: at least one."""
+    names: dict[str, Any] = {"type": "array", "items": {"type": "string", "pattern": ATTRIBUTE_NAME}}
+    text: list[dict[str, Any]] = [{"type": "string", "pattern": ATTRIBUTE_LIST}]
+    if some:
+        names["minItems"] = 1
+    else:
+        text.append({"const": ""})
+    return WithJsonSchema({"anyOf": [names, *text], "title": "Sensitive"})
+
+
+SensitiveNames = Annotated[list[str], _names_schema(some=False)]
+#: At least one attribute name.
+SomeSensitiveNames = Annotated[list[str], _names_schema(some=True)]
 
 
 class FairnessRule(_RuleBase):
@@ -205,11 +237,11 @@ class FairnessRule(_RuleBase):
         description="A metric name (selection_rate, true_positive_rate, ...) or demographic_parity, ..."
     )
     disparity: Literal["difference", "ratio", "value"] = "difference"
-    sensitive: SensitiveNames = Field(min_length=1, description="Sensitive attributes defining the groups")
-    groups: list[dict[str, str]] | None = Field(
+    sensitive: SomeSensitiveNames = Field(min_length=1, description="Sensitive attributes defining the groups")
+    groups: list[GroupValues] | None = Field(
         default=None, description="Compare only these groups (all pairs among them); default: every group"
     )
-    reference: dict[str, str] | None = Field(
+    reference: GroupValues | None = Field(
         default=None, description="Compare every group with this one (directed: group minus/over reference)"
     )
 
@@ -288,7 +320,12 @@ class FairnessRule(_RuleBase):
 class DriftRule(_RuleBase):
     """A feature's distribution drifting from a baseline: the previous window or a fixed period."""
 
+    model_config = ConfigDict(json_schema_extra=_kind_required)
+
     kind: Literal["drift"] = "drift"
+    threshold: float = Field(
+        strict=True, description="The limit the statistic is compared with", json_schema_extra={"minimum": 0}
+    )
     feature: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     statistic: Literal["psi", "js", "ks", "chi2"] = "psi"
     sensitive: SensitiveNames = Field(default_factory=list, description="Also per group of these attributes")
@@ -327,8 +364,15 @@ class DriftRule(_RuleBase):
 class LabelCoverageRule(_RuleBase):
     """The share of predictions with an outcome (overall or per group) falling below a threshold."""
 
+    model_config = ConfigDict(json_schema_extra=_kind_required)
+
     kind: Literal["label_coverage"] = "label_coverage"
     op: Literal[">", "<"] = "<"
+    threshold: float = Field(
+        strict=True,
+        description="The share of predictions with an outcome the coverage is compared with",
+        json_schema_extra={"minimum": 0, "maximum": 1},
+    )
     sensitive: SensitiveNames = Field(
         default_factory=list, description="Per group of these attributes (default: overall)"
     )

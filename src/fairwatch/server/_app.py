@@ -7,7 +7,7 @@ import importlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
 
 from fairwatch._text import comma_list
 from fairwatch._version import __version__
@@ -34,6 +35,7 @@ from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_
 from fairwatch.monitor._events import EventTime
 from fairwatch.server._capacity import ReadGate, StoreProbe
 from fairwatch.server._http import BodyTimeout
+from fairwatch.server._params import ATTRIBUTE_LIST, DURATION_PATTERN, OPTIONAL_ATTRIBUTE_LIST, WINDOW_HELP, ModelName
 from fairwatch.server._retention import RawRetention
 from fairwatch.server._security import Authenticator, Principal, add_cors
 from fairwatch.server._settings import Settings, raw_retention, store_options
@@ -138,9 +140,22 @@ class ErrorResponse(BaseModel):
     message: str | None = None
 
 
+_RETRY_AFTER = {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 1}}
+#: Headers of the error answers that carry some.
+_ERROR_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The scheme to authenticate with",
+            "schema": {"type": "string", "const": "Bearer"},
+        }
+    },
+    429: {"Retry-After": {**_RETRY_AFTER, "required": True}},
+    503: {"Retry-After": _RETRY_AFTER},
+}
 #: Error answers any operation may give, documented on every route (feature routers included).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
+    | ({"headers": _ERROR_HEADERS[status]} if status in _ERROR_HEADERS else {})
     for status, description in {
         400: "Malformed request body (not JSON, or not UTF-8)",
         401: "Missing, invalid or revoked API key",
@@ -149,8 +164,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         408: "The request body did not arrive within FAIRWATCH_BODY_TIMEOUT; nothing was stored",
         413: "Request body too large",
         422: "Invalid request: the message names the field (and the event's index), or the limit a read exceeded",
-        429: "Rate limit of the API key exceeded; see Retry-After",
-        503: "The store is unavailable, or every read slot is busy; nothing was written, retry after Retry-After",
+        429: "Rate limit of the API key exceeded, or too many failed authentications; see Retry-After",
+        503: "The store is unavailable, or every read slot is busy (then with Retry-After); nothing was written",
     }.items()
 }
 
@@ -202,6 +217,32 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": message, "message": message})
+
+
+#: Methods a route may accept: those the ``Allow`` header of a 405 answer is chosen from.
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(app: FastAPI, scope: MutableMapping[str, Any]) -> list[str]:
+    """The methods some route of ``app`` answers on the path of ``scope``."""
+    where = {"type": "http", "path": scope["path"], "root_path": scope.get("root_path", "")}
+    return [
+        method
+        for method in _HTTP_METHODS
+        if any(route.matches({**where, "method": method})[0] == Match.FULL for route in app.router.routes)
+    ]
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    """405 with an ``Allow`` header naming every method of the path.
+
+    Starlette's router answers with the methods of the first route whose path matches, but a path
+    often has several routes (``GET`` and ``POST`` on ``/v1/keys``): its ``Allow`` left the others out.
+    """
+    listed = ", ".join(_allowed_methods(request.app, request.scope))
+    response = _error(405, f"method {request.method} is not allowed on {request.url.path}; allowed: {listed}")
+    response.headers["Allow"] = listed
+    return response
 
 
 async def _fairwatch_error(request: Request, exc: Exception) -> JSONResponse:
@@ -431,6 +472,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(FairwatchError, _fairwatch_error)
+    app.add_exception_handler(405, _method_not_allowed)
     read_gate = ReadGate(
         None,
         slots=settings.read_concurrency,
@@ -511,12 +553,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @app.get("/v1/models/{model}/metrics", response_model=MetricsResponse, dependencies=read_model, tags=["read"])
     def get_metrics(
-        model: str,
-        sensitive: Annotated[str, Query(description="Sensitive attribute(s), comma-separated")],
-        window: Annotated[str, Query(description="Window length: 15m, 1h, 2d, 1w")] = "1h",
+        model: ModelName,
+        sensitive: Annotated[str, Query(pattern=ATTRIBUTE_LIST, description="Sensitive attribute(s), comma-separated")],
+        window: Annotated[str, Query(pattern=DURATION_PATTERN, description=WINDOW_HELP)] = "1h",
         start: Annotated[EventTime | None, Query(description="First window start (ISO 8601 with zone)")] = None,
         end: Annotated[EventTime | None, Query(description="End of the last window")] = None,
-        metrics: Annotated[str | None, Query(description="Metric names, comma-separated")] = None,
+        metrics: Annotated[str | None, Query(description="Metric names or aliases, comma-separated")] = None,
         model_version: str | None = None,
         ci: Annotated[float | None, Query(gt=0, lt=1)] = None,
         min_group_size: Annotated[int | None, Query(ge=0)] = None,
@@ -551,13 +593,18 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @app.get("/v1/models/{model}/drift", response_model=DriftResponse, dependencies=read_model, tags=["read"])
     def get_drift(
-        model: str,
+        model: ModelName,
         reference_start: EventTime,
         reference_end: EventTime,
         start: EventTime,
         end: EventTime,
-        sensitive: Annotated[str | None, Query(description="Also per group of these attributes")] = None,
-        features: Annotated[str | None, Query(description="Feature names, comma-separated (default: all)")] = None,
+        sensitive: Annotated[
+            str | None, Query(pattern=OPTIONAL_ATTRIBUTE_LIST, description="Also per group of these attributes")
+        ] = None,
+        features: Annotated[
+            str | None,
+            Query(pattern=OPTIONAL_ATTRIBUTE_LIST, description="Feature names, comma-separated (default: all)"),
+        ] = None,
         bins: Annotated[int, Query(ge=2, le=100)] = 10,
         model_version: str | None = None,
     ) -> DriftResponse:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from fairwatch._text import comma_list
+from fairwatch.monitor._estimate import UNCERTAINTY_METHOD, CalibrationMethod, estimate_windows
 from fairwatch.monitor._events import EventTime
+from fairwatch.server._params import ATTRIBUTE_LIST, DURATION_PATTERN, WINDOW_HELP, ModelName
 
 __all__ = ["build_router"]
 
@@ -24,6 +26,9 @@ class EstimatesResponse(BaseModel):
     windows: list[dict[str, Any]]
 
 
+#: The calibration methods ``method`` accepts.
+METHODS = list(get_args(CalibrationMethod))
+
 RULE = (
     "per window and group: realised counts of the labelled predictions plus expected counts of the unlabelled "
     "ones; 'estimated' is false once every prediction has its label (then the values are the realised ones)"
@@ -31,8 +36,6 @@ RULE = (
 
 
 def build_router(ctx: Any) -> APIRouter:
-    from fairwatch.monitor._estimate import UNCERTAINTY_METHOD, estimate_windows
-
     router = APIRouter()
 
     @router.get(
@@ -42,15 +45,18 @@ def build_router(ctx: Any) -> APIRouter:
         tags=["read"],
     )
     def get_estimates(
-        model: str,
-        sensitive: Annotated[str, Query(description="Sensitive attribute(s), comma-separated")],
+        model: ModelName,
+        sensitive: Annotated[str, Query(pattern=ATTRIBUTE_LIST, description="Sensitive attribute(s), comma-separated")],
         reference_start: Annotated[EventTime, Query(description="Start of a labelled reference period")],
         reference_end: Annotated[EventTime, Query(description="End of the reference period")],
-        window: Annotated[str, Query(description="Window length: 15m, 1h, 2d, 1w")] = "1d",
+        window: Annotated[str, Query(pattern=DURATION_PATTERN, description=WINDOW_HELP)] = "1d",
         start: EventTime | None = None,
         end: EventTime | None = None,
         ci: Annotated[float, Query(gt=0, lt=1)] = 0.95,
-        method: Annotated[str, Query(description="auto, identity, isotonic or platt")] = "auto",
+        # the choices are documented; the estimator checks them, with its own message
+        method: Annotated[
+            str, Query(description="auto, identity, isotonic or platt", json_schema_extra={"enum": METHODS})
+        ] = "auto",
         min_group_size: Annotated[int, Query(ge=0)] = 30,
         min_reference_rows: Annotated[int, Query(ge=20)] = 200,
         max_ece: Annotated[float, Query(gt=0, le=1)] = 0.05,

@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from fairwatch.monitor._store import ApiKey
+from fairwatch.monitor._events import MODEL_NAME
+from fairwatch.monitor._store import SCOPES, ApiKey
 from fairwatch.server._app import ServiceContext
 
 __all__ = ["build_router"]
@@ -23,14 +24,26 @@ __all__ = ["build_router"]
 KeyId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A key id from GET /v1/keys")]
 
 
+#: What the store checks of a new key (``check_scopes``, ``check_model_grant``), stated in the JSON
+#: Schema: the store's own messages say what was wrong.
+_SCOPE = Field(json_schema_extra={"enum": list(SCOPES)})
+_GRANTED_MODEL = Field(json_schema_extra={"pattern": MODEL_NAME})
+_SOME = Field(json_schema_extra={"minItems": 1})
+#: An admin key sees every model: it cannot be limited to some.
+_ADMIN_SEES_ALL: dict[str, JsonValue] = {
+    "if": {"properties": {"scopes": {"contains": {"const": "admin"}}}, "required": ["scopes"]},
+    "then": {"properties": {"models": {"type": "null"}}},
+}
+
+
 class KeyRequest(BaseModel):
     """A key to create: what it is for, its scopes, and optionally the only models it may see."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ADMIN_SEES_ALL)
 
     name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]*$", description="What the key is for")
-    scopes: list[str] = Field(min_length=1, max_length=3, description="Among ingest, read, admin")
-    models: list[str] | None = Field(
+    scopes: list[Annotated[str, _SCOPE]] = Field(min_length=1, max_length=3, description="Among ingest, read, admin")
+    models: Annotated[list[Annotated[str, _GRANTED_MODEL]], _SOME] | None = Field(
         default=None, max_length=1000, description="Only these models (default: every model)"
     )
 

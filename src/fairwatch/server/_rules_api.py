@@ -251,7 +251,10 @@ def build_router(ctx: ServiceContext) -> APIRouter:
     @router.get("/v1/alerts", response_model=AlertsResponse)
     def list_alerts(
         model: ModelFilter = None,
-        state: Annotated[str | None, Query(description="firing or resolved")] = None,
+        # the states are documented; the check below refuses others with its own message
+        state: Annotated[
+            str | None, Query(description="firing or resolved", json_schema_extra={"enum": list(ALERT_STATES)})
+        ] = None,
         rule_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         reader: Any = as_reader,

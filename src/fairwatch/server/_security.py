@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fairwatch.exceptions import UnknownModelError
 from fairwatch.monitor import Store
 from fairwatch.monitor._store import SCOPES, hash_key
+from fairwatch.server._params import ModelName
 from fairwatch.server._ratelimit import FailedAuthLimiter, RateLimiter
 from fairwatch.server._settings import Settings, match_env_key, parse_key_grants
 
@@ -161,7 +162,7 @@ class Authenticator:
         """
 
         def check(
-            model: str,
+            model: ModelName,
             request: Request,
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         ) -> Principal:
