@@ -213,6 +213,9 @@ def feature_rows(
                 index_parts.append(np.fromiter((i for i, _ in texts), np.int64, len(texts)))
                 feature_parts.append(np.full(len(texts), entry.id, np.int64))
                 code_parts.append(codes)
+    if not index_parts:  # features given, every value null
+        z = np.zeros(0, np.int64)
+        return z, z, z
     return np.concatenate(index_parts), np.concatenate(feature_parts), np.concatenate(code_parts)
 
 
