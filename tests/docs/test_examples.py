@@ -244,3 +244,56 @@ def test_shell_examples_name_real_commands_and_options(page: Path) -> None:
 def test_runner_finds_the_pages() -> None:
     assert ROOT / "README.md" in PAGES_WITH_CODE
     assert any(page.parent.name == "guides" for page in PAGES_WITH_CODE)
+
+
+#: What an example may import beyond the standard library: fairwatch, its dependencies and its extras
+#: (``pip install 'fairwatch[...]'``) — never a test-only package such as the fairlearn or AIF360 oracles.
+PACKAGE_IMPORTS = {
+    "fairwatch",
+    "numpy",
+    "scipy",
+    "narwhals",
+    "pandas",
+    "pyarrow",
+    "typer",
+    "rich",
+    "sklearn",
+    "polars",
+    "fastapi",
+    "uvicorn",
+    "pydantic",
+    "pydantic_settings",
+    "duckdb",
+    "psycopg",
+    "prometheus_client",
+    "httpx",
+    "jinja2",
+    "plotly",
+    "shap",
+    "mlflow",
+    "nats",
+    "torch",
+    "pyspark",
+}
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_examples_need_only_the_package_and_its_extras(page: Path) -> None:
+    """The examples that run here would run for a user who installed fairwatch (with its extras) and
+    nothing else: they import no test dependency."""
+    import ast
+    import sys
+
+    for block in python_blocks(page):
+        if block.skip_reason is not None:
+            continue
+        for node in ast.walk(ast.parse(block.code)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in PACKAGE_IMPORTS or top in sys.stdlib_module_names, (
+                    f"the example at {block.where} imports {name!r}, which a user installing fairwatch does not "
+                    f"get; use fairwatch or one of its extras, or skip the example with the reason"
+                )
