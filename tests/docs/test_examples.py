@@ -85,6 +85,24 @@ def python_blocks(path: Path) -> list[Block]:
     return [b for b in blocks(path) if b.lang in ("python", "py", "python3")]
 
 
+def _shell_commands(block: Block) -> Iterator[list[str]]:
+    """``fairwatch ...`` invocations of a shell block (continuation lines joined, comments dropped)."""
+    text = re.sub(r"\\\n", " ", block.code)
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        for part in re.split(r"\s*(?:&&|\|\||;|\|)\s*", line):
+            try:
+                tokens = shlex.split(part)
+            except ValueError:
+                tokens = part.split()
+            while tokens and re.match(r"^[A-Z_][A-Z0-9_]*=", tokens[0]):  # environment assignments
+                tokens = tokens[1:]
+            if tokens and tokens[0] == "fairwatch":
+                yield tokens[1:]
+
+
 def shell_commands(path: Path, *, skipped: bool = False) -> list[tuple[Block, list[str]]]:
     """The runnable ``fairwatch`` commands of a page's shell blocks (those of skipped blocks when
     ``skipped``), in page order."""
@@ -201,24 +219,6 @@ def _options(command: Any) -> set[str]:
     return opts
 
 
-def _shell_commands(block: Block) -> Iterator[list[str]]:
-    """``fairwatch ...`` invocations of a shell block (continuation lines joined, comments dropped)."""
-    text = re.sub(r"\\\n", " ", block.code)
-    for raw in text.splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        for part in re.split(r"\s*(?:&&|\|\||;|\|)\s*", line):
-            try:
-                tokens = shlex.split(part)
-            except ValueError:
-                tokens = part.split()
-            while tokens and re.match(r"^[A-Z_][A-Z0-9_]*=", tokens[0]):  # environment assignments
-                tokens = tokens[1:]
-            if tokens and tokens[0] == "fairwatch":
-                yield tokens[1:]
-
-
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_shell_examples_name_real_commands_and_options(page: Path) -> None:
     root = _cli()
@@ -258,6 +258,7 @@ PACKAGE_IMPORTS = {
     "typer",
     "rich",
     "sklearn",
+    "joblib",  # scikit-learn's own dependency, its documented way to save a model
     "polars",
     "fastapi",
     "uvicorn",
