@@ -1,6 +1,6 @@
 """Heavy reads cannot starve the service: bounded read slots, a read time budget, a health probe of its own.
 
-A read is made slow on purpose (``window_metrics`` blocks on an event) and many are sent at once to a
+A read is made slow on purpose (``read_windows`` blocks on an event) and many are sent at once to a
 live uvicorn server; health checks and ingest must still answer at once, and reads beyond the slots
 get the documented refusals.
 """
@@ -28,20 +28,21 @@ from .test_client import serve
 KEYS = "cap-ingest:ingest,cap-read:read"
 READ = {"Authorization": "Bearer cap-read"}
 INGEST = {"Authorization": "Bearer cap-ingest"}
-METRICS = "/v1/models/credit/metrics?sensitive=sex"
+METRICS = "/v1/models/loans/metrics?sensitive=sex"
 
 
 class SlowReads:
-    """Stands in for ``window_metrics``: each call says it started, then waits for ``release``."""
+    """Wraps ``read_windows``: each call says it started, then waits for ``release`` before reading."""
 
-    def __init__(self) -> None:
+    def __init__(self, read: Callable[..., Any]) -> None:
+        self.read = read
         self.started = threading.Semaphore(0)
         self.release = threading.Event()
 
-    def __call__(self, *args: Any, **kwargs: Any) -> list[Any]:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.started.release()
         self.release.wait(60)
-        return []
+        return self.read(*args, **kwargs)
 
     def wait_started(self, count: int) -> None:
         for _ in range(count):
@@ -49,9 +50,10 @@ class SlowReads:
 
 
 @pytest.fixture
-def slow_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowReads]:
-    slow = SlowReads()
-    monkeypatch.setattr(app_module, "window_metrics", slow)
+def slow_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowReads]:
+    store.insert_predictions(make_stream(20, seed=1, model="loans").predictions)  # read once released
+    slow = SlowReads(app_module.read_windows)
+    monkeypatch.setattr(app_module, "read_windows", slow)
     yield slow
     slow.release.set()  # never leave a server thread blocked
 

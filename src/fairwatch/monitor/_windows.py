@@ -18,6 +18,7 @@ import numpy as np
 from fairwatch._typing import GroupKey
 from fairwatch.exceptions import InvalidInputError, UnknownModelError
 from fairwatch.metrics import GroupStats, ScoreHistogram, get_metric
+from fairwatch.metrics._registry import Metric
 from fairwatch.metrics._summary import Summary, _check_min_group_size, _dedupe
 from fairwatch.monitor._cells import (
     Grid,
@@ -37,7 +38,7 @@ from fairwatch.monitor._rollup import LEVEL_SECONDS, SCORE_BINS, dictionary_id
 from fairwatch.monitor._stack import WindowStack, labelled_view
 from fairwatch.monitor._store import Store
 
-__all__ = ["DEFAULT_WINDOW_METRICS", "WindowResult", "window_metrics"]
+__all__ = ["DEFAULT_WINDOW_METRICS", "WindowRead", "WindowResult", "read_windows", "window_metrics"]
 
 #: Windows one query may span: each becomes a row of the answer (Prometheus caps a range query alike).
 MAX_WINDOWS = 10_000
@@ -293,6 +294,131 @@ def window_metrics(
         For an unknown sensitive attribute, a bad window, labels that are not binary, or more
         windows x groups than :data:`~fairwatch.monitor._cells.MAX_WINDOW_GROUPS`.
     """
+    plan = read_windows(
+        store,
+        model,
+        sensitive=sensitive,
+        window=window,
+        start=start,
+        end=end,
+        metrics=metrics,
+        ci=ci,
+        min_group_size=min_group_size,
+        model_version=model_version,
+        pos_label=pos_label,
+        score_bins=score_bins,
+        n_boot=n_boot,
+        random_state=random_state,
+        source=source,
+    )
+    return plan.results()
+
+
+class WindowRead:
+    """A windowed read whose cells are fetched and whose answers are not computed yet.
+
+    A window's answer depends on nothing but its own cells, the groups of the read and the read's
+    options, so :meth:`fingerprint` tells whether an answer computed earlier still holds and
+    :meth:`results` computes only the windows asked for (the service reuses the answers of windows
+    whose cells did not change).
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        cells: _WindowCells,
+        specs: Sequence[Metric],
+        *,
+        sensitive: tuple[str, ...],
+        ci: float | None,
+        min_size: int,
+        pos_label: str,
+        options: dict[str, Any],
+    ) -> None:
+        self.grid = grid
+        self.cells = cells
+        self.specs = list(specs)
+        self.metric_names = tuple(s.name for s in specs)
+        self.sensitive = sensitive
+        self.ci = ci
+        self.min_size = min_size
+        self.pos_label = pos_label
+        self.options = options
+
+    @property
+    def count(self) -> int:
+        """How many windows the read has."""
+        return self.grid.count
+
+    def window(self, index: int) -> tuple[datetime, datetime]:
+        return self.grid.window(index)
+
+    def fingerprints(self) -> list[bytes]:
+        """Per window, the bytes of every cell it is computed from: with the same :attr:`groups` and
+        options, equal bytes give an equal answer."""
+        c = self.cells
+        parts = [c.confusion, c.predictions, *(c.scores or ())]
+        flat = np.concatenate([np.asarray(a, dtype=np.float64).reshape(self.count, -1) for a in parts], axis=1)
+        return [row.tobytes() for row in flat]
+
+    @property
+    def groups(self) -> tuple[GroupKey, ...]:
+        """The groups of the read, in the order of the cells' group axis."""
+        return self.cells.keys
+
+    def results(self, indices: Sequence[int] | None = None) -> list[WindowResult]:
+        """The results of the windows at ``indices`` (default: every window), in that order."""
+        chosen = list(range(self.count)) if indices is None else list(indices)
+        cells = self.cells if indices is None else self.cells.take(chosen)
+        stack = WindowStack(
+            cells,
+            _dedupe(self.specs),
+            ci=self.ci,
+            min_size=self.min_size,
+            sensitive=self.sensitive,
+            pos_label=self.pos_label,
+            options=self.options,
+        )
+        n = cells.n.sum(axis=-1).tolist()
+        labelled = stack.labelled_n.sum(axis=-1).tolist()
+        results = []
+        for position, index in enumerate(chosen):
+            w_start, w_end = self.grid.window(index)
+            results.append(
+                WindowResult(
+                    w_start,
+                    w_end,
+                    int(n[position]),
+                    int(labelled[position]),
+                    metric_names=self.metric_names,
+                    sensitive=self.sensitive,
+                    stack=stack,
+                    index=position,
+                )
+            )
+        return results
+
+
+def read_windows(
+    store: Store,
+    model: str,
+    *,
+    sensitive: Sequence[str],
+    window: str = "1h",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    metrics: Sequence[str] | None = None,
+    ci: float | None = None,
+    min_group_size: int | None = None,
+    model_version: str | None = None,
+    pos_label: str = "1",
+    score_bins: int = 100,
+    n_boot: int = 1000,
+    random_state: int | None = 0,
+    source: Literal["rollups", "raw"] = "rollups",
+) -> WindowRead:
+    """The checks and the store reads of :func:`window_metrics`, its computation left to
+    :meth:`WindowRead.results`."""
     width = parse_duration(window)
     names = tuple(metrics) if metrics else DEFAULT_WINDOW_METRICS
     specs = [get_metric(m) for m in names]
@@ -328,34 +454,16 @@ def window_metrics(
         score_rows_ = score_rows(store, series, grid, labelled_only=True) if scored else []
     cells = _WindowCells.from_rollups(confusion, score_rows_, mapping, pos_id, grid.count, score_bins, scored)
     options = {"ci": ci, "min_group_size": min_group_size, "n_boot": n_boot, "random_state": random_state}
-    stack = WindowStack(
+    return WindowRead(
+        grid,
         cells,
-        _dedupe(specs),
+        specs,
+        sensitive=tuple(sensitive),
         ci=ci,
         min_size=_check_min_group_size(min_group_size),
-        sensitive=tuple(sensitive),
         pos_label=pos_label,
         options=options,
     )
-    n = cells.n.sum(axis=-1).tolist()
-    labelled = stack.labelled_n.sum(axis=-1).tolist()
-    names = tuple(s.name for s in specs)
-    results = []
-    for index in range(grid.count):
-        w_start, w_end = grid.window(index)
-        results.append(
-            WindowResult(
-                w_start,
-                w_end,
-                int(n[index]),
-                int(labelled[index]),
-                metric_names=names,
-                sensitive=tuple(sensitive),
-                stack=stack,
-                index=index,
-            )
-        )
-    return results
 
 
 # -- the cells of every window, as arrays ---------------------------------------------------------
@@ -419,6 +527,18 @@ class _WindowCells:
             predictions=predictions,
             scores=scores,
             score_bins=score_bins,
+        )
+
+    def take(self, windows: Sequence[int]) -> _WindowCells:
+        """The cells of the windows at these indices, in that order (the groups stay the same)."""
+        at = np.asarray(windows, dtype=np.intp)
+        return _WindowCells(
+            keys=self.keys,
+            n=self.n[at],
+            confusion=self.confusion[at],
+            predictions=self.predictions[at],
+            scores=None if self.scores is None else (self.scores[0][at], self.scores[1][at], self.scores[2][at]),
+            score_bins=self.score_bins,
         )
 
     def present(self, window: int) -> np.ndarray:

@@ -31,8 +31,10 @@ from fairwatch.exceptions import (
     UnknownMetricError,
     UnknownModelError,
 )
-from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_store, window_metrics
+from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_store
 from fairwatch.monitor._events import EventTime
+from fairwatch.monitor._windows import WindowResult, read_windows
+from fairwatch.server._answers import AnswerCache, with_windows
 from fairwatch.server._capacity import ReadGate, StoreProbe
 from fairwatch.server._http import BodyTimeout
 from fairwatch.server._params import ATTRIBUTE_LIST, DURATION_PATTERN, OPTIONAL_ATTRIBUTE_LIST, WINDOW_HELP, ModelName
@@ -396,6 +398,8 @@ class ServiceContext:
     store: Store
     auth: Authenticator
     telemetry: Telemetry
+    #: Window answers reused while their cells are unchanged (metrics reads of the API and dashboard).
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
     startup: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     shutdown: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
 
@@ -438,7 +442,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     auth = Authenticator(settings, active_store)
     telemetry = Telemetry()
-    context = ServiceContext(settings=settings, store=active_store, auth=auth, telemetry=telemetry)
+    answer_cache = AnswerCache(settings.read_cache_bytes)
+    context = ServiceContext(
+        settings=settings, store=active_store, auth=auth, telemetry=telemetry, answers=answer_cache
+    )
     probe = StoreProbe(active_store.ping)
     context.shutdown.append(probe.close)
     keep = raw_retention(settings)
@@ -490,6 +497,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.telemetry = telemetry
     app.state.context = context
     app.state.read_gate = read_gate
+    app.state.answer_cache = answer_cache
 
     as_writer = Depends(auth.require("ingest"))
     as_reader = Depends(auth.require("read"))
@@ -566,10 +574,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     ) -> Response:
         """Fairness metrics per tumbling window, with intervals and label coverage."""
         names = comma_list(metrics) or None
-        windows = window_metrics(
+        attributes = comma_list(sensitive)
+        plan = read_windows(
             active_store,
             model,
-            sensitive=comma_list(sensitive),
+            sensitive=attributes,
             window=window,
             start=start,
             end=end,
@@ -579,17 +588,23 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             model_version=model_version,
             pos_label=pos_label,
         )
-        _update_gauges(telemetry, model, windows)
-        body = {
+        question = (model, model_version, tuple(attributes), plan.metric_names, ci, min_group_size, pos_label)
+        answers = answer_cache.answers((*question, plan.groups), plan, _window_json)
+        telemetry.read_cache_windows.labels("reused").inc(answers.reused)
+        telemetry.read_cache_windows.labels("computed").inc(answers.computed)
+        telemetry.read_cache_bytes.set(answer_cache.size)
+        if answers.latest is not None:
+            _update_gauges(telemetry, model, [answers.latest])
+        head = {
             "model": model,
-            "sensitive": comma_list(sensitive),
+            "sensitive": attributes,
             "window": window,
-            "metrics": list(windows[0].metric_names) if windows else [],
-            "windows": [_utc_times(w.to_dict()) for w in windows],
+            "metrics": list(plan.metric_names) if plan.count else [],
         }
         # the answer is built from validated numbers already: serialised as it is (a year of hourly
         # windows is megabytes, and validating it again would cost more than computing it)
-        return Response(content=to_json(body), media_type="application/json")
+        body = with_windows(head, answers.json)
+        return Response(content=body, media_type="application/json")
 
     @app.get("/v1/models/{model}/drift", response_model=DriftResponse, dependencies=read_model, tags=["read"])
     def get_drift(
@@ -668,6 +683,10 @@ def _utc_times(window: dict[str, Any]) -> dict[str, Any]:
     for key in ("start", "end"):
         window[key] = window[key].replace("+00:00", "Z")
     return window
+
+
+def _window_json(result: WindowResult) -> bytes:
+    return to_json(_utc_times(result.to_dict()))
 
 
 def _update_gauges(telemetry: Telemetry, model: str, windows: list[Any]) -> None:

@@ -35,17 +35,19 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from fairwatch._text import comma_list
 from fairwatch.exceptions import InvalidInputError
-from fairwatch.monitor import CellQuery, ModelInfo, Store, drift, parse_duration, window_metrics
+from fairwatch.monitor import CellQuery, ModelInfo, Store, drift, parse_duration
 from fairwatch.monitor._estimate import (
     UNCERTAINTY_METHOD,
     estimate_windows,
     fit_reference_calibration,
 )
 from fairwatch.monitor._events import EventTime
-from fairwatch.monitor._windows import _aligned_range, _check_sensitive
+from fairwatch.monitor._windows import WindowResult, _aligned_range, _check_sensitive, read_windows
+from fairwatch.server._answers import with_windows
 from fairwatch.server._app import ServiceContext
 from fairwatch.server._security import Principal, client_address, unknown_model
 
@@ -364,6 +366,10 @@ def _same_origin(request: Request) -> bool:
 
 
 # -- the router ------------------------------------------------------------------------------------
+def _window_json(result: WindowResult) -> bytes:
+    return to_json(result.to_dict())
+
+
 def build_router(ctx: ServiceContext) -> APIRouter:
     """Routes of the dashboard: ``/``, ``/dashboard/static/*`` and ``/dashboard/api/*``."""
     settings = ctx.settings
@@ -483,11 +489,11 @@ def build_router(ctx: ServiceContext) -> APIRouter:
         sensitive: str | None = None,
         window: Annotated[str, Query(max_length=16)] = "auto",
         model_version: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         info = _model_info(store, model, viewer)
         attributes = comma_list(sensitive) or store.sensitive_attributes(model)[:1]
         shown = _shown_windows(info, window)
-        windows = window_metrics(
+        plan = read_windows(
             store,
             model,
             sensitive=attributes,
@@ -497,15 +503,17 @@ def build_router(ctx: ServiceContext) -> APIRouter:
             ci=DASHBOARD_CI,
             model_version=model_version,
         )
-        return {
+        question = ("dashboard", model, model_version, tuple(attributes), plan.metric_names, plan.groups)
+        answers = ctx.answers.answers(question, plan, _window_json)
+        head = {
             "model": model,
             "sensitive": attributes,
             "window": shown.window,
             "ci": DASHBOARD_CI,
             "truncated": shown.start is not None,
-            "metrics": list(windows[0].metric_names) if windows else [],
-            "windows": [w.to_dict() for w in windows],
+            "metrics": list(plan.metric_names) if plan.count else [],
         }
+        return Response(with_windows(head, answers.json), media_type="application/json")
 
     @router.get(f"{api}/models/{{model}}/estimates", dependencies=no_store)
     def estimates(

@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     read_timeout : float
         Seconds a read may compute (``FAIRWATCH_READ_TIMEOUT``, default 30) before it gets 422 naming
         the limit; the computation ends in the background, keeping its slot.
+    read_cache_bytes : int
+        Bytes of metrics-read answers kept to be reused while the roll-up cells behind a window are
+        unchanged (``FAIRWATCH_READ_CACHE_BYTES``, default 64 MiB; 0 turns reuse off). Reuse never
+        changes an answer: every read compares each window's cells with those of the kept answer.
     max_future_skew : str
         How far ahead of the server's clock an event's timestamp may be (``FAIRWATCH_MAX_FUTURE_SKEW``,
         default ``1d``; ``off`` turns the check off). Later timestamps get 422; every timestamp must also
@@ -154,6 +158,7 @@ class Settings(BaseSettings):
     read_queue_limit: int = Field(default=64, ge=0)
     read_queue_timeout: float = Field(default=5.0, ge=0.0)
     read_timeout: float = Field(default=30.0, gt=0.0)
+    read_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     max_future_skew: str = "1d"
     raw_retention: str = ""
     retention_interval: float = Field(default=3600.0, gt=0.0)

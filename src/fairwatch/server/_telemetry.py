@@ -30,7 +30,15 @@ class Telemetry:
             ["model"],
             registry=self.registry,
         )
-
+        self.read_cache_windows = Counter(
+            "fairwatch_read_cache_windows_total",
+            "Windows of metrics reads whose answer was reused (cells unchanged) or computed",
+            ["result"],
+            registry=self.registry,
+        )
+        self.read_cache_bytes = Gauge(
+            "fairwatch_read_cache_bytes", "Bytes of window answers kept for reuse", registry=self.registry
+        )
         self.alerts_firing = Gauge(
             "fairwatch_alerts_firing",
             "Alerts currently firing, per model and rule (0 for rules with none)",
