@@ -35,6 +35,7 @@ from fairwatch.monitor import OutcomeBatch, PredictionBatch, Store, drift, open_
 from fairwatch.monitor._events import EventTime
 from fairwatch.monitor._windows import WindowResult, read_windows
 from fairwatch.server._answers import AnswerCache, with_windows
+from fairwatch.server._bodies import validate_batch
 from fairwatch.server._capacity import ReadGate, StoreProbe
 from fairwatch.server._http import BodyTimeout
 from fairwatch.server._params import ATTRIBUTE_LIST, DURATION_PATTERN, OPTIONAL_ATTRIBUTE_LIST, WINDOW_HELP, ModelName
@@ -325,7 +326,7 @@ def _parse(model: type[BatchT], body: bytes) -> BatchT:
     timestamp, whose unit pydantic would otherwise guess from its size).
     """
     try:
-        return model.model_validate_json(body, strict=True)
+        return validate_batch(model, body, strict=True)
     except ValidationError as exc:
         raise _body_error(exc) from None
 
