@@ -247,11 +247,9 @@ def confusion_cells(store: Store, series: Sequence[int], grid: Grid, mapping: Gr
         parts.append(f"{sql} GROUP BY 1, 2")
         params += p[:2] + cell_params + [mapping.ids.tolist(), mapping.codes.tolist()] + p[2:]
     if len(parts) == 1:
-        rows = store.query(parts[0], params)
-    else:
-        outer = ", ".join(f"CAST(sum(v{i}) AS BIGINT)" for i in range(len(CELLS)))
-        rows = store.query(f"SELECT w, k0, {outer} FROM ({' UNION ALL '.join(parts)}) t GROUP BY 1, 2", params)
-    return np.asarray(rows, dtype=np.int64).reshape(-1, 8) if rows else np.zeros((0, 8), np.int64)
+        return store.query_integers(parts[0], params, 8)
+    outer = ", ".join(f"CAST(sum(v{i}) AS BIGINT)" for i in range(len(CELLS)))
+    return store.query_integers(f"SELECT w, k0, {outer} FROM ({' UNION ALL '.join(parts)}) t GROUP BY 1, 2", params, 8)
 
 
 def cells_from_rows(rows: Sequence[tuple[Any, ...]], mapping: GroupMap, pos_id: int) -> np.ndarray:

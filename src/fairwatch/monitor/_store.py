@@ -167,6 +167,12 @@ class Store(AlertStore, ABC):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query (``?`` placeholders); its rows."""
 
+    def query_integers(self, sql: str, params: Sequence[Any], width: int) -> np.ndarray:
+        """Run a read-only query whose ``width`` columns are integers; its rows as an ``int64`` array
+        of shape ``(rows, width)``."""
+        rows = self.query(sql, params)
+        return np.asarray(rows, dtype=np.int64).reshape(-1, width) if rows else np.zeros((0, width), np.int64)
+
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
