@@ -300,18 +300,7 @@ class Store(AlertStore, ABC):
 
     def labels(self, model: str, limit: int = 10) -> list[str]:
         """Distinct predicted and true labels of ``model``'s predictions (up to ``limit``)."""
-        series = self.series_ids(model)
-        if not series:
-            return []
-        marks = ", ".join("?" * len(series))
-        rows = self.query(
-            f"SELECT DISTINCT prediction FROM rollup_counts WHERE level = 2 AND series IN ({marks}) AND n <> 0 "
-            f"UNION SELECT DISTINCT label FROM rollup_counts WHERE level = 2 AND series IN ({marks}) AND n <> 0 "
-            f"AND label <> 0",
-            [*series, *series],
-        )
-        names = self.entries(model).labels
-        return sorted(names[int(r[0])] for r in rows if int(r[0]) in names)[:limit]
+        return self.overview(model, labels=limit)[1]
 
     def label_candidates(self, model: str, limit: int = 10) -> list[str]:
         """The model's labels (kept for callers of the earlier interface: the roll-ups make them exact)."""
@@ -327,18 +316,32 @@ class Store(AlertStore, ABC):
 
     def time_range(self, model: str) -> tuple[datetime, datetime] | None:
         """Timestamps of ``model``'s first and last prediction; None when it has none."""
+        return self.overview(model, labels=0)[0]
+
+    def overview(self, model: str, labels: int = 10) -> tuple[tuple[datetime, datetime] | None, list[str]]:
+        """:meth:`time_range` and :meth:`labels` (up to ``labels`` of them) in one query: a read asks
+        for both, and under load every round trip to the database waits its turn."""
         series = self.series_ids(model)
         if not series:
-            return None
+            return None, []
         marks = ", ".join("?" * len(series))
-        rows = self.query(
-            f"SELECT CAST(sum(n) AS BIGINT), min(first_ts), max(last_ts) FROM rollup_counts "
-            f"WHERE level = 2 AND series IN ({marks})",
-            series,
-        )
-        if not rows or rows[0][0] is None or int(rows[0][0]) <= 0:
-            return None
-        return _utc_from_us(rows[0][1]), _utc_from_us(rows[0][2])
+        where = f"FROM rollup_counts WHERE level = 2 AND series IN ({marks})"
+        sql = f"SELECT 0, CAST(sum(n) AS BIGINT), min(first_ts), max(last_ts) {where}"
+        params = list(series)
+        if labels > 0:
+            sql += (
+                f" UNION ALL SELECT 1, prediction, NULL, NULL {where} AND n <> 0 GROUP BY prediction"
+                f" UNION ALL SELECT 1, label, NULL, NULL {where} AND n <> 0 AND label <> 0 GROUP BY label"
+            )
+            params += [*series, *series]
+        rows = self.query(sql, params)
+        span = next((r for r in rows if int(r[0]) == 0), None)
+        seen = None
+        if span is not None and span[1] is not None and int(span[1]) > 0:
+            seen = (_utc_from_us(span[2]), _utc_from_us(span[3]))
+        ids = {int(r[1]) for r in rows if int(r[0]) == 1}
+        names = self.entries(model).labels if ids else {}
+        return seen, sorted({names[i] for i in ids if i in names})[:labels]
 
     def confusion_cells(self, query: CellQuery) -> list[tuple[Any, ...]]:
         """Rows ``(window, *sensitive, labelled, y, y_pred, n)`` of the query, from the roll-ups."""

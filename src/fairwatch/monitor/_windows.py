@@ -205,6 +205,7 @@ def window_grid(
     *,
     finest: int = 0,
     what: str = "window",
+    span: tuple[datetime, datetime] | Literal["unread"] | None = "unread",
 ) -> Grid:
     """The windows of a read: ``start`` defaults to the model's first prediction floored to the window,
     ``end`` to just after its last one (rounded up to the bucket). Both must fall on bucket boundaries.
@@ -214,7 +215,7 @@ def window_grid(
     bucket = LEVEL_SECONDS[finest]
     seconds = int(width.total_seconds())
     if start is None or end is None:
-        seen = store.time_range(model)
+        seen = store.time_range(model) if span == "unread" else span
         if seen is None:
             raise UnknownModelError(f"unknown model {model!r}: no predictions stored for it")
         first, last = seen
@@ -245,8 +246,10 @@ def _aligned_range(
     return grid.start, grid.end
 
 
-def _check_labels(store: Store, model: str, pos_label: str) -> None:
-    labels = store.labels(model, limit=3)
+def _check_labels(store: Store, model: str, pos_label: str, labels: list[str] | None = None) -> None:
+    """Binary labels, ``pos_label`` one of them (``labels``: the model's first three, when read already)."""
+    if labels is None:
+        labels = store.labels(model, limit=3)
     if len(labels) > 2:
         raise InvalidInputError(
             f"model {model!r} has more than two labels ({', '.join(map(repr, labels))}, ...); binary fairness "
@@ -432,9 +435,10 @@ def read_windows(
     needing = ", ".join(s.name for s in specs if s.block == "scores")
     # score histograms are kept per hour: with score metrics, windows are whole hours
     what = f"a window with score metrics ({needing})" if scored else "window"
-    grid = window_grid(store, model, start, end, width, finest=int(scored), what=what)  # unknown models first
+    span, labels = store.overview(model, labels=3)  # one round trip for both
+    grid = window_grid(store, model, start, end, width, finest=int(scored), what=what, span=span)  # unknown first
     _check_sensitive(store, model, sensitive)
-    _check_labels(store, model, pos_label)
+    _check_labels(store, model, pos_label, labels)
     mapping = group_map(store, model, sensitive)
     check_size(grid.count, len(mapping.keys))
     if scored and not store.has_scores(model):
