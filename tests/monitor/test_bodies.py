@@ -3,6 +3,7 @@ the strings hold, and the same error (events numbered as sent) when the body is 
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -18,7 +19,8 @@ from fairwatch.server import _bodies
 from fairwatch.server._bodies import PIECE, event_cuts, validate_batch
 
 # text meant to fool a scanner: quotes, escapes, brackets and commas inside strings
-HOSTILE = st.lists(st.sampled_from([*'ab"\\{}[],: \n\t\u00e9\u2028', "\\u0022", '\\"', "\\\\"]), max_size=12).map("".join)
+TOKENS = [*'ab"\\{}[],: \n\t\u00e9\u2028', "\\u0022", '\\"', "\\\\"]
+HOSTILE = st.lists(st.sampled_from(TOKENS), max_size=12).map("".join)
 
 
 def _event(i: int, text: str = "x") -> dict[str, Any]:
@@ -50,7 +52,7 @@ def test_pieces_give_the_events_of_the_whole_body(texts: list[str], indent: int 
     body = json.dumps({"events": events}, indent=indent, ensure_ascii=bool(indent)).encode()
     cuts = event_cuts(body)
     assert cuts is not None and len(cuts) - 1 == len(events)
-    assert [json.loads(body[a + 1 : b]) for a, b in zip(cuts, cuts[1:])] == events
+    assert [json.loads(body[a + 1 : b]) for a, b in itertools.pairwise(cuts)] == events
     assert validate_batch(PredictionBatch, body).events == _whole(PredictionBatch, body).events
 
 
@@ -125,5 +127,5 @@ def test_the_lock_is_given_up_between_pieces(monkeypatch: pytest.MonkeyPatch) ->
     validate_batch(PredictionBatch, body)
     stop.set()
     ticker.join()
-    longest = max(b - a for a, b in zip(ticks, ticks[1:]))
+    longest = max(b - a for a, b in itertools.pairwise(ticks))
     assert longest < whole_seconds * 0.6, (longest, whole_seconds)
