@@ -28,6 +28,10 @@ Run it from the repository root::
     python benchmarks/load.py                                   # 60 s, DuckDB
     python benchmarks/load.py --store postgresql://postgres@127.0.0.1:5432/test
     python benchmarks/load.py --seconds 10 --rate 20000 --output load-quick.json
+    python benchmarks/load.py --store postgresql://... --workers 2 --output benchmarks/results/load_workers2.json
+
+``--workers 2`` runs the server as ``fairwatch serve --workers 2`` does: two uvicorn worker processes
+(PostgreSQL only), so reads and ingest validation run on separate interpreters.
 
 Results are printed and written to ``benchmarks/results/load.json`` (one entry per store kind).
 """
@@ -248,10 +252,13 @@ def run_load(
     query_pause: float = 0.5,
     log: Path,
     spread_seconds: float = 60.0,
+    workers: int = 1,
 ) -> LoadResult:
     """Run the server on ``store_url`` and load it; the server is stopped before stored events are counted."""
     command = [sys.executable, "-m", "uvicorn", "fairwatch.server:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(free_port()), "--log-level", "warning", "--no-access-log"]
+    if workers > 1:  # what `fairwatch serve --workers N` runs (PostgreSQL stores only)
+        command += ["--workers", str(workers)]
     env = {"FAIRWATCH_STORE": store_url, "FAIRWATCH_API_KEYS": f"{API_KEY}:ingest,{READ_KEY}:read"}
     bodies = Bodies(batch, spread_seconds=spread_seconds)
     ingest, queries, drift = Timings(), Timings(), Timings()
@@ -318,12 +325,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results (merged by store)")
     parser.add_argument("--history", type=int, default=1_000_000, help="events stored first, over 30 days")
     parser.add_argument("--timestamps", choices=["live", "spread"], default="live")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (PostgreSQL only, like `fairwatch serve --workers`)"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     kind = "duckdb" if args.store == "duckdb" else "postgres"
+    if args.workers > 1 and kind == "duckdb":
+        raise SystemExit("--workers above 1 needs a PostgreSQL store (a DuckDB file is opened by one process)")
     rate = args.rate or benchmark_rate(kind)
     info = machine_info()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
@@ -347,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 query_pause=args.query_pause,
                 log=workdir / "server.log",
                 spread_seconds=60.0 if args.timestamps == "live" else 30 * 86_400.0,
+                workers=args.workers,
             )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -369,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "drift_query": DRIFT_QUERY,
             "history_events": args.history,
             "timestamps": args.timestamps,
-            "server": "uvicorn, one process, 127.0.0.1, access log off",
+            "server": f"uvicorn, {args.workers} worker process(es), 127.0.0.1, access log off",
         },
         "result": asdict(result),
         "acknowledged_equals_stored": result.stored == result.acknowledged,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -88,6 +89,14 @@ def serve_command(
     store: StoreOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes (PostgreSQL stores only): reads and ingest then run on separate "
+            "interpreters, so heavy ingest does not slow reads down. One per core is a good start.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the monitoring service (API, metrics) on the given store."""
     try:
@@ -100,7 +109,19 @@ def serve_command(
 
     settings = Settings() if store is None else Settings(store=store)
     # header, body and keep-alive timeouts and the connection cap come from the settings (FAIRWATCH_*)
-    uvicorn.Server(server_config(create_app(settings), settings, host=host, port=port)).run()
+    if workers == 1:
+        uvicorn.Server(server_config(create_app(settings), settings, host=host, port=port)).run()
+        return
+    if not settings.store.startswith(("postgresql://", "postgres://")):
+        raise InvalidInputError(
+            f"--workers {workers} needs a PostgreSQL store: a DuckDB file is opened by one process at a time "
+            f"(got {settings.store!r}); run one worker, or store in PostgreSQL (--store postgresql://...)"
+        )
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["FAIRWATCH_STORE"] = settings.store  # the workers build their settings from the environment
+    config = server_config("fairwatch.server:create_app", settings, host=host, port=port, workers=workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 def _rows(path: Path) -> tuple[list[dict[str, Any]], bool]:

@@ -19,6 +19,7 @@ server: a request body not received in full within ``FAIRWATCH_BODY_TIMEOUT`` se
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -201,6 +202,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
+class EnvironmentGuardedProtocol(GuardedHttpToolsProtocol):
+    """The guarded protocol with the limits of the environment's settings (``FAIRWATCH_*``): each
+    worker process of ``fairwatch serve --workers N`` loads it by name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.header_timeout, self.max_header_bytes, self.max_connections = _environment_limits()
+        super().__init__(*args, **kwargs)
+
+
+@functools.cache
+def _environment_limits() -> tuple[float, int, int]:
+    settings = Settings()
+    return settings.header_timeout, settings.max_header_bytes, settings.max_connections
+
+
 def guarded_protocol(settings: Settings) -> type[GuardedHttpToolsProtocol]:
     """:class:`GuardedHttpToolsProtocol` with the limits of ``settings``."""
     limits = {
@@ -211,8 +227,14 @@ def guarded_protocol(settings: Settings) -> type[GuardedHttpToolsProtocol]:
     return type("FairwatchHttpProtocol", (GuardedHttpToolsProtocol,), limits)
 
 
-def server_config(app: Any, settings: Settings, *, host: str, port: int, log_level: str = "info") -> Any:
-    """The ``uvicorn.Config`` of ``fairwatch serve``: the app behind the connection limits of ``settings``."""
+def server_config(
+    app: Any, settings: Settings, *, host: str, port: int, log_level: str = "info", workers: int = 1
+) -> Any:
+    """The ``uvicorn.Config`` of ``fairwatch serve``: the app behind the connection limits of ``settings``.
+
+    With ``workers`` above 1, ``app`` is the import string of the app factory and each worker builds
+    the app and its limits from the environment's settings (the connection cap is then per worker).
+    """
     import uvicorn
 
     return uvicorn.Config(
@@ -220,9 +242,11 @@ def server_config(app: Any, settings: Settings, *, host: str, port: int, log_lev
         host=host,
         port=port,
         log_level=log_level,
-        http=guarded_protocol(settings),
+        http=f"{__name__}:EnvironmentGuardedProtocol" if workers > 1 else guarded_protocol(settings),
         timeout_keep_alive=settings.keep_alive_timeout,
         # uvicorn refuses a request when the open connections reach this: one more than those allowed
         limit_concurrency=settings.max_connections + 1,
         h11_max_incomplete_event_size=settings.max_header_bytes,
+        workers=workers,
+        factory=workers > 1,
     )
