@@ -252,7 +252,7 @@ def summarize(rows: list[dict[str, Any]], reference_gap: float) -> dict[str, Any
 
 # -- Adult ------------------------------------------------------------------------------------------------
 def adult(args: argparse.Namespace) -> dict[str, Any]:
-    from fairwatch._demo import train_baseline
+    from fairwatch.cli._demo import train_baseline
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from fairwatch._demo import CHECKS, run_demo
+from fairwatch.cli._demo import CHECKS, run_demo
 
 
 def test_demo_runs_and_prints_the_audit() -> None:
@@ -31,7 +31,7 @@ def test_demo_runs_and_prints_the_audit() -> None:
 
 def test_monitoring_part_is_skipped_with_the_fix_when_the_store_cannot_open(monkeypatch: pytest.MonkeyPatch) -> None:
     import fairwatch.monitor as monitor
-    from fairwatch._demo_monitor import run_monitor_demo
+    from fairwatch.cli._demo_monitor import run_monitor_demo
     from fairwatch.exceptions import MissingDependencyError
 
     def no_duckdb(url: str) -> None:

@@ -114,3 +114,12 @@ def test_probes_exports() -> None:
     assert set(fairwatch.probes.__all__) == expected
     for name in fairwatch.probes.__all__:
         assert hasattr(fairwatch.probes, name)
+
+
+def test_cli_keeps_its_import_paths() -> None:
+    """The command line is a package now (one module per command group); its public names stay."""
+    import fairwatch.cli
+    from fairwatch.cli import app, main, read_table
+
+    assert set(fairwatch.cli.__all__) == {"app", "main", "read_table"}
+    assert callable(main) and callable(read_table) and app.info.name == "fairwatch"

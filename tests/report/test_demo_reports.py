@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 import fairwatch as fw
-from fairwatch._demo import METRICS, SENSITIVE, write_demo_reports
+from fairwatch.cli._demo import METRICS, SENSITIVE, write_demo_reports
 from fairwatch.exceptions import InvalidInputError
 
 

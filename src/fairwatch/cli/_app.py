@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 a ``--fail-if`` condition holds (a CI gate), 2 a usage 
 
 from __future__ import annotations
 
-import glob
 import io
 import json
 import sys
@@ -17,12 +16,23 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from fairwatch._text import MIN_GROUP_SIZE_HELP, comma_list
+from fairwatch._text import MIN_GROUP_SIZE_HELP
 from fairwatch._version import __version__
+from fairwatch.cli._input import (
+    default_engine,
+    first_line,
+    is_engine_error,
+    positive_label,
+    read_table,
+    resolve_files,
+    scan_files,
+    split_values,
+)
+from fairwatch.cli._output import emit, write_output
 from fairwatch.exceptions import FairwatchError, InvalidInputError, MissingDependencyError
 from fairwatch.metrics._summary import DEFAULT_MIN_GROUP_SIZE
 
-__all__ = ["app", "main"]
+__all__ = ["COMMAND_MODULES", "app", "main", "read_table"]
 
 app = typer.Typer(
     name="fairwatch",
@@ -49,162 +59,8 @@ def _root(
     """fairwatch: fairness infrastructure for machine-learning models."""
 
 
-def read_table(path: Path) -> Any:
-    """Read a CSV or Parquet file into a pyarrow Table."""
-    if not path.exists():
-        raise InvalidInputError(f"FILE {str(path)!r} does not exist")
-    if path.is_dir():
-        raise InvalidInputError(f"FILE {str(path)!r} is a directory; give a CSV or Parquet file")
-    suffixes = "".join(path.suffixes).lower()
-    try:
-        if ".parquet" in suffixes or suffixes.endswith(".pq"):
-            import pyarrow.parquet as pq
-
-            return pq.read_table(path)
-        if ".csv" in suffixes or ".txt" in suffixes or ".tsv" in suffixes:
-            import pyarrow.csv as pacsv
-
-            delimiter = "\t" if ".tsv" in suffixes else ","
-            return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
-    except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
-        raise InvalidInputError(f"cannot read {str(path)!r}: {_first_line(exc)}") from None
-    raise InvalidInputError(f"FILE {str(path)!r} must be a .csv, .tsv or .parquet file (got {suffixes or 'no suffix'})")
-
-
 #: Where ``fairwatch audit`` aggregates rows (``--engine``).
 AUDIT_ENGINES = ("duckdb", "polars", "spark", "numpy")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _file_format(path: str) -> str:
-    """``"parquet"``, ``"csv"`` or ``"tsv"`` from a file name."""
-    suffixes = "".join(Path(path).suffixes).lower()
-    if ".parquet" in suffixes or suffixes.endswith(".pq"):
-        return "parquet"
-    if ".tsv" in suffixes:
-        return "tsv"
-    if ".csv" in suffixes or ".txt" in suffixes:
-        return "csv"
-    raise InvalidInputError(f"FILE {path!r} must be a .csv, .tsv or .parquet file (got {suffixes or 'no suffix'})")
-
-
-def resolve_files(patterns: list[str]) -> tuple[list[str], str]:
-    """Expand FILE arguments (files, globs, directories of Parquet/CSV files) and find their format.
-
-    URLs (``s3://...``, ``hdfs://...``) are passed to the engine unchanged.
-    """
-    files: list[str] = []
-    for pattern in patterns:
-        if "://" in pattern:
-            files.append(pattern)
-        elif glob.has_magic(pattern):
-            matches = sorted(m for m in glob.glob(pattern, recursive=True) if Path(m).is_file())
-            if not matches:
-                raise InvalidInputError(f"FILE pattern {pattern!r} matches no file")
-            files.extend(matches)
-        elif Path(pattern).is_dir():
-            inside = sorted(
-                str(p)
-                for p in Path(pattern).rglob("*")
-                if p.is_file()
-                and not p.name.startswith(("_", "."))
-                and p.suffix.lower() in (".parquet", ".csv", ".tsv")
-            )
-            if not inside:
-                raise InvalidInputError(f"FILE {pattern!r} is a directory without .parquet, .csv or .tsv files")
-            files.extend(inside)
-        elif not Path(pattern).exists():
-            raise InvalidInputError(f"FILE {pattern!r} does not exist")
-        else:
-            files.append(pattern)
-    formats = sorted({_file_format(f) for f in files})
-    if len(formats) > 1:
-        raise InvalidInputError(f"FILE arguments mix formats ({', '.join(formats)}); give files of one format")
-    return files, formats[0]
-
-
-def _engine_error(exc: BaseException) -> bool:
-    """True for errors raised inside an engine (a bad file, a failed Spark job, no Java, ...)."""
-    module = type(exc).__module__.split(".")[0]
-    return module in ("duckdb", "_duckdb", "polars", "pyspark", "py4j", "pyarrow")
-
-
-def scan_files(files: list[str], file_format: str, engine: str) -> Any:
-    """A dataframe over ``files``: lazy (rows stay in the engine) except for ``engine="numpy"``."""
-    delimiter = "\t" if file_format == "tsv" else ","
-    try:
-        if engine == "numpy":
-            import pyarrow as pa
-
-            tables = [read_table(Path(f)) for f in files]
-            return tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
-        if engine == "duckdb":
-            import duckdb
-
-            connection = duckdb.connect()
-            if file_format == "parquet":
-                return connection.read_parquet(files)
-            return connection.read_csv(files, delimiter=delimiter, header=True)
-        if engine == "polars":
-            import polars as pl
-
-            if file_format == "parquet":
-                return pl.scan_parquet(files)
-            return pl.scan_csv(files, separator=delimiter)
-        from pyspark.sql import SparkSession
-
-        # The master comes from spark-submit, spark-defaults.conf or PYSPARK_SUBMIT_ARGS
-        # (e.g. "--master spark://host:7077 pyspark-shell"); pyspark's default is local[*].
-        spark = SparkSession.builder.appName("fairwatch audit").config("spark.ui.showConsoleProgress", "false")
-        session = spark.getOrCreate()
-        if file_format == "parquet":
-            return session.read.parquet(*files)
-        return session.read.csv(files, header=True, inferSchema=True, sep=delimiter)
-    except ImportError:
-        package = {"duckdb": "duckdb", "polars": "polars", "spark": "pyspark"}.get(engine, engine)
-        raise MissingDependencyError(f"--engine {engine} needs {package}: pip install {package}") from None
-    except Exception as exc:
-        if not _engine_error(exc):
-            raise
-        raise InvalidInputError(
-            f"cannot read {files[0]!r}{' and more' if len(files) > 1 else ''} with {engine}: {_first_line(exc)}"
-        ) from None
-
-
-def _split(values: list[str] | None) -> list[str]:
-    """Items of a repeatable, comma-separated option (``--sensitive sex,race --sensitive age``)."""
-    return [item for value in values or [] for item in comma_list(value)]
-
-
-def _pos_label(data: Any, column: str, raw: str | None) -> Any:
-    """Cast ``--pos-label`` to the label column's type (CSV labels may be numbers or booleans)."""
-    if raw is None:
-        return raw
-    import narwhals as nw
-
-    schema = nw.from_native(data).collect_schema()
-    if column not in schema:
-        return raw
-    kind = schema[column]
-    if kind == nw.Boolean:
-        return raw.strip().lower() in ("1", "true", "yes")
-    if kind.is_integer():
-        return int(raw)
-    if kind.is_float():
-        return float(raw)
-    return raw
-
-
-def _default_engine() -> str:
-    try:
-        import duckdb  # noqa: F401
-    except ImportError:
-        return "numpy"
-    return "duckdb"
 
 
 @app.command("audit")
@@ -251,7 +107,7 @@ def audit_command(
 
     if output_format not in ("table", "json", "csv", "html"):
         raise InvalidInputError(f"--format must be table, json, csv or html; got {output_format!r}")
-    engine = engine or _default_engine()
+    engine = engine or default_engine()
     if engine not in AUDIT_ENGINES:
         raise InvalidInputError(
             f"--engine must be {', '.join(AUDIT_ENGINES[:-1])} or {AUDIT_ENGINES[-1]}; got {engine!r}"
@@ -267,68 +123,30 @@ def audit_command(
             result = audit(
                 y_true,
                 y_pred,
-                sensitive_features=_split(sensitive),
+                sensitive_features=split_values(sensitive),
                 scores=score,
                 sample_weight=weight,
-                metrics=_split(metrics) or None,
+                metrics=split_values(metrics) or None,
                 ci=ci,
                 min_group_size=min_group_size,
-                pos_label=_pos_label(data, y_true, pos_label),
+                pos_label=positive_label(data, y_true, pos_label),
                 data=data,
             )
         except Exception as exc:
-            if not _engine_error(exc):
+            if not is_engine_error(exc):
                 raise
-            raise InvalidInputError(f"{engine} failed on {label}: {_first_line(exc)}") from None
+            raise InvalidInputError(f"{engine} failed on {label}: {first_line(exc)}") from None
     checks = result.check(*check) if check else []
     gates = result.check(*fail_if) if fail_if else []
     if output_format == "html":
-        from fairwatch._cli_report import audit_report_html
+        from fairwatch.cli._report import audit_report_html
 
         columns = {"y_true": y_true, "y_pred": y_pred, "score": score, "weight": weight, "engine": engine}
-        _write(output, audit_report_html(result, paths, columns, fail_if or []))
+        write_output(output, audit_report_html(result, paths, columns, fail_if or []))
     else:
-        _emit(result, output_format, output, checks, gates)
+        emit(result, output_format, output, checks, gates)
     if any(g.passed for g in gates):
         raise typer.Exit(1)
-
-
-def _emit(result: Any, output_format: str, output: Path | None, checks: list[Any], gates: list[Any]) -> None:
-    if output_format == "json":
-        _write(output, json.dumps(result.to_dict(), indent=2) + "\n")
-    elif output_format == "csv":
-        import narwhals as nw
-
-        _write(output, nw.from_native(result.by_group, eager_only=True).to_pandas().to_csv(index=False))
-    else:
-        from fairwatch._render import make_console
-
-        console = make_console() if output is None else Console(record=True, width=200, file=io.StringIO())
-        _render_table(console, result, checks, gates)
-        if output is not None:
-            _write(output, console.export_text())
-
-
-def _render_table(console: Console, result: Any, checks: list[Any], gates: list[Any]) -> None:
-    from fairwatch._render import render_audit, render_checks
-
-    render_audit(console, result)
-    render_checks(console, checks)
-    render_checks(console, gates, fail_if=True)
-
-
-def _write(output: Path | None, text: str) -> None:
-    """Write ``text`` to ``output`` (stdout when None) atomically: no partial file on failure."""
-    if output is None:
-        sys.stdout.write(text)
-        return
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(output)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InvalidInputError(f"cannot write --output {str(output)!r}: {exc.strerror}") from None
 
 
 #: Output formats of ``fairwatch compare`` and the file extensions that imply them.
@@ -363,7 +181,7 @@ def compare_format(output_format: str | None, output: Path | None) -> str:
 def _named_columns(table: Any, specs: list[str] | None, option: str, example: str) -> dict[str, Any]:
     """``{name: column values}`` from repeated ``NAME=COLUMN`` options."""
     named: dict[str, Any] = {}
-    for spec in _split(specs):
+    for spec in split_values(specs):
         name, sep, column = spec.partition("=")
         if not sep or not name or not column:
             raise InvalidInputError(f"{option} must look like NAME=COLUMN (e.g. {example}); got {spec!r}")
@@ -412,25 +230,25 @@ def compare_command(
     for name in scores:
         if name not in models:
             raise InvalidInputError(f"--score names model {name!r}, which no --pred gives")
-    groups = {c: _column(table, c, "--sensitive") for c in _split(sensitive)}
+    groups = {c: _column(table, c, "--sensitive") for c in split_values(sensitive)}
     comparison = compare_models(
         models,
         None,
         _column(table, y_true, "--y-true"),
         sensitive_features=groups,
-        objectives=_split([objectives]),
+        objectives=split_values([objectives]),
         ci=ci,
         min_group_size=min_group_size,
         scores=scores,
     )
     if output is None and chosen != "text":
-        _write(None, _comparison_text(comparison, chosen))
+        write_output(None, _comparison_text(comparison, chosen))
         return
-    from fairwatch._render import make_console
+    from fairwatch.cli._render import make_console
 
     _render_comparison(make_console(), comparison)
     if output is not None:
-        _write(output, _comparison_text(comparison, chosen))
+        write_output(output, _comparison_text(comparison, chosen))
         Console(stderr=True, soft_wrap=True).print(f"wrote {output}", highlight=False, markup=False)
 
 
@@ -491,7 +309,7 @@ def metrics_command() -> None:
     """List the metrics fairwatch knows, with their aliases."""
     from rich.table import Table
 
-    from fairwatch._render import make_console
+    from fairwatch.cli._render import make_console
     from fairwatch.metrics import get_metric, list_metrics
 
     table = Table(header_style="bold")
@@ -511,19 +329,19 @@ def demo_command(
     ] = Path("fairwatch-demo"),
 ) -> None:
     """Train a baseline classifier on the bundled Adult data and audit it by sex × race."""
-    from fairwatch._demo import run_demo
-    from fairwatch._render import make_console
+    from fairwatch.cli._demo import run_demo
+    from fairwatch.cli._render import make_console
 
     run_demo(make_console(), seed=seed, output_dir=output_dir)
 
 
 #: Modules that add commands to the CLI, each with ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "fairwatch._cli_monitor",
-    "fairwatch._cli_rollups",
-    "fairwatch._cli_stream",
-    "fairwatch._cli_report",
-    "fairwatch._cli_model",
+    "fairwatch.cli._monitor",
+    "fairwatch.cli._rollups",
+    "fairwatch.cli._stream",
+    "fairwatch.cli._report",
+    "fairwatch.cli._model",
 )
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from fairwatch._cli_monitor import StoreOption, _open, _parse_time
+from fairwatch.cli._monitor import StoreOption, _open, _parse_time
 
 __all__ = ["register", "rollups_app"]
 

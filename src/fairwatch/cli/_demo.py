@@ -69,7 +69,7 @@ def run_demo(console: Console, *, seed: int = 0, output_dir: str | os.PathLike[s
     there and their paths printed.
     """
     import fairwatch as fw
-    from fairwatch._render import render_audit, render_checks
+    from fairwatch.cli._render import render_audit, render_checks
 
     console.print(Rule("fairwatch demo: auditing a credit-style classifier on UCI Adult"))
     started = time.perf_counter()
@@ -106,7 +106,7 @@ def run_demo(console: Console, *, seed: int = 0, output_dir: str | os.PathLike[s
         f"{audit.stats.n_groups} groups' statistics.[/dim]"
     )
     mitigated = run_mitigation_demo(console, trained, seed=seed)
-    from fairwatch._demo_monitor import run_monitor_demo
+    from fairwatch.cli._demo_monitor import run_monitor_demo
 
     run_monitor_demo(console, test, seed=seed)
     if output_dir is not None:  # last, so the paths are on screen when the demo ends

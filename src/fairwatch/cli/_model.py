@@ -135,7 +135,8 @@ def audit_model_command(
     """Run a saved MODEL on DATA and audit its decisions (and scores) across groups."""
     from fairwatch._audit_model import audit_model
     from fairwatch._checks import parse_check
-    from fairwatch.cli import _emit, _pos_label, _split, read_table
+    from fairwatch.cli._input import positive_label, read_table, split_values
+    from fairwatch.cli._output import emit
 
     if output_format not in ("table", "json", "csv"):
         raise InvalidInputError(f"--format must be table, json or csv; got {output_format!r}")
@@ -146,14 +147,14 @@ def audit_model_command(
     table = read_table(data)
     if label not in table.column_names:
         raise InvalidInputError(f"--label column {label!r} is not in DATA; columns: {', '.join(table.column_names)}")
-    groups = _split(sensitive)
+    groups = split_values(sensitive)
     for column in groups:
         if column not in table.column_names:
             raise InvalidInputError(
                 f"--sensitive column {column!r} is not in DATA; columns: {', '.join(table.column_names)}"
             )
     frame = table.to_pandas()
-    features = _features(frame, model, label, _split(drop))
+    features = _features(frame, model, label, split_values(drop))
     err = Console(stderr=True)
     status = err.status(f"Running {model_path.name} on {len(frame)} rows…") if err.is_terminal else nullcontext()
     with status:
@@ -163,9 +164,9 @@ def audit_model_command(
             frame[label].to_numpy(),
             sensitive_features={c: frame[c].to_numpy() for c in groups},
             threshold=threshold,
-            pos_label=_pos_label(table, label, pos_label),
+            pos_label=positive_label(table, label, pos_label),
             batch_size=batch_size,
-            metrics=_split(metrics) or None,
+            metrics=split_values(metrics) or None,
             ci=ci,
             min_group_size=min_group_size,
         )
@@ -174,7 +175,7 @@ def audit_model_command(
     if output_format == "table" and output is None:
         info = result.model_info
         err.print(f"model {info['model']}, decision {info['decision']}", highlight=False)
-    _emit(result, output_format, output, checks, gates)
+    emit(result, output_format, output, checks, gates)
     if any(g.passed for g in gates):
         raise typer.Exit(1)
 

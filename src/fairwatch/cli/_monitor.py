@@ -139,7 +139,7 @@ def _rows(path: Path) -> tuple[list[dict[str, Any]], bool]:
                     except json.JSONDecodeError as exc:
                         raise InvalidInputError(f"{path.name} line {number} is not JSON: {exc.msg}") from None
         return rows, True
-    from fairwatch.cli import read_table
+    from fairwatch.cli._input import read_table
 
     return read_table(path).to_pylist(), False
 
@@ -312,7 +312,7 @@ def windows_command(
 def _print_windows(results: Sequence[Any]) -> None:
     from rich.table import Table
 
-    from fairwatch._render import make_console
+    from fairwatch.cli._render import make_console
 
     table = Table(header_style="bold")
     for column in ("start", "n", "label coverage", "disparity", "difference", "ratio"):

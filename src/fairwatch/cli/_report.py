@@ -48,7 +48,7 @@ def audit_report_html(
     return str(result.to_html(checks=policies, input_hash=file_digest(paths), parameters=parameters))
 
 
-def _pos_label(raw: str | None) -> Any:
+def positive_label(raw: str | None) -> Any:
     """``--pos-label`` as the value a CSV reader gives: an integer, a boolean or the text."""
     if raw is None:
         return None
@@ -85,7 +85,7 @@ def impact_ratio_command(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
     """Impact ratios per category and intersection, shaped like a NYC Local Law 144 bias audit."""
-    from fairwatch.cli import read_table
+    from fairwatch.cli._input import read_table
     from fairwatch.report import impact_ratio
     from fairwatch.report._io import file_digest, write_text_atomic
 
@@ -103,7 +103,7 @@ def impact_ratio_command(
         categories=comma_list(categories),
         selected=selected,
         score=score,
-        pos_label=_pos_label(pos_label),
+        pos_label=positive_label(pos_label),
         min_share=min_share,
         threshold=threshold,
         intersection=intersection,
@@ -116,7 +116,7 @@ def impact_ratio_command(
         text = result.to_html(input_hash=file_digest([file]))
     else:
         if output is None:
-            from fairwatch._render import make_console
+            from fairwatch.cli._render import make_console
 
             _render_impact(make_console(), result)
             return
