@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import fairwatch as fw
-from fairwatch._encode import encode
-from fairwatch._frame import Column
+from fairwatch.frames._columns import Column
+from fairwatch.frames._encode import encode
 
 VALUES = ["b", "a", "c", "a", "b", "b"]
 

@@ -10,13 +10,13 @@ import narwhals as nw
 import numpy as np
 
 from fairwatch._checks import CheckResult, evaluate_check, parse_check
-from fairwatch._encode import python_scalar
-from fairwatch._frame import make_table
 from fairwatch._typing import ArrayLike, FrameLike, GroupKey, SensitiveLike
 from fairwatch._version import __version__
 from fairwatch.exceptions import InvalidInputError
+from fairwatch.frames._columns import make_table
+from fairwatch.frames._encode import python_scalar
 from fairwatch.metrics import DEFAULT_MIN_GROUP_SIZE, GroupStats, Summary, summarize
-from fairwatch.metrics._inputs import stats_for_call
+from fairwatch.metrics._calls import stats_for_call
 
 __all__ = ["Audit", "audit"]
 

@@ -20,12 +20,12 @@ import narwhals as nw
 import numpy as np
 
 from fairwatch._audit import Audit, audit
-from fairwatch._encode import encode_sensitive, python_scalar
-from fairwatch._frame import Column, resolve_column, resolve_sensitive
 from fairwatch._model_rows import DEFAULT_BATCH_SIZE, batches, check_batch_size, check_probabilities, n_rows, slice_rows
 from fairwatch._torch_adapter import TORCH_BATCH_SIZE, TorchModelAdapter, is_torch_module
 from fairwatch._typing import ArrayLike, BoolArray, FloatArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError, UnknownColumnError
+from fairwatch.frames._columns import Column, resolve_column, resolve_sensitive
+from fairwatch.frames._encode import encode_sensitive, python_scalar
 
 __all__ = ["ModelAudit", "ModelScorer", "audit_model"]
 

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 import fairwatch as fw
 from fairwatch.explain import DisparityImportance, disparity_importance
 from fairwatch.explain._disparity import replicated_stats
+from fairwatch.frames._columns import Column
+from fairwatch.frames._encode import encode_groups
 
 
 def test_planted_proxy_ranks_first_for_demographic_parity(planted) -> None:
@@ -182,7 +184,7 @@ def test_replicated_stats_equal_direct_stats(repeats: int, n: int, seed: int) ->
     groups = rng.choice(np.array(["a", "b", "c"]), n)
     y = rng.integers(0, 2, n)
     preds = rng.integers(0, 2, (repeats, n))
-    codes, keys = fw._encode.encode_groups([fw._frame.Column("g", groups)])
+    codes, keys = encode_groups([Column("g", groups)])
     stats = replicated_stats(codes, keys, ["g"], y_true=y, y_pred=preds, scores=None, regression=False)
     for r in range(repeats):
         direct = fw.group_stats(y, preds[r], sensitive_features={"g": groups}, pos_label=1)

@@ -58,7 +58,7 @@ def test_firing_is_deduplicated_then_resolved_and_kept(store: Store) -> None:
 def test_reprocessing_a_window_changes_nothing(store: Store) -> None:
     store_days(store, [REAL_GAP])
     record = add_rule(store)
-    evaluations = evaluate_rule(store, record.rule, T0, T0 + DAY)
+    evaluations = evaluate_rule(store, parse_rule(record.spec), T0, T0 + DAY)
     assert [t.event for t in apply_evaluations(store, record, evaluations, T0 + DAY)] == ["opened"]
     assert apply_evaluations(store, record, evaluations, T0 + DAY) == []
     (alert,) = store.list_alerts()
@@ -237,7 +237,7 @@ def test_rule_kinds_round_trip_through_the_store(store: Store) -> None:
         store.insert_rule(
             RuleRecord(f"r{index}", rule.name, rule.model, rule.kind, rule.model_dump(mode="json"), T0, T0)
         )
-    kinds = [(r.rule_id, r.rule.kind) for r in store.list_rules(model="credit")]
+    kinds = [(r.rule_id, parse_rule(r.spec).kind) for r in store.list_rules(model="credit")]
     assert kinds == [("r0", "fairness"), ("r1", "drift"), ("r2", "label_coverage")]
     assert store.list_rules(model="other") == []
     assert store.list_rules()[2].to_dict()["delay"] == "3d"
@@ -247,7 +247,7 @@ def test_a_pass_keeps_what_the_api_changed_meanwhile(store: Store, monkeypatch: 
     # the pass reads the firing alerts, then the API acknowledges, silences and replaces the rule
     store_days(store, [REAL_GAP, REAL_GAP, REAL_GAP])
     record = add_rule(store)
-    apply_evaluations(store, record, evaluate_rule(store, record.rule, T0, T0 + DAY), T0 + DAY)
+    apply_evaluations(store, record, evaluate_rule(store, parse_rule(record.spec), T0, T0 + DAY), T0 + DAY)
     (alert,) = store.list_alerts()
     read = store.list_alerts
     until = T0 + 9 * DAY
@@ -260,7 +260,9 @@ def test_a_pass_keeps_what_the_api_changed_meanwhile(store: Store, monkeypatch: 
         return found
 
     monkeypatch.setattr(store, "list_alerts", racing)
-    apply_evaluations(store, record, evaluate_rule(store, record.rule, T0 + DAY, T0 + 2 * DAY), T0 + 2 * DAY)
+    apply_evaluations(
+        store, record, evaluate_rule(store, parse_rule(record.spec), T0 + DAY, T0 + 2 * DAY), T0 + 2 * DAY
+    )
     monkeypatch.undo()
     (kept,) = store.list_alerts()
     assert (kept.windows_firing, kept.acknowledged_by, kept.silenced_until) == (2, "oncall", until)
@@ -272,7 +274,9 @@ def test_a_pass_keeps_what_the_api_changed_meanwhile(store: Store, monkeypatch: 
         return found
 
     monkeypatch.setattr(store, "list_alerts", replacing)
-    apply_evaluations(store, record, evaluate_rule(store, record.rule, T0 + 2 * DAY, T0 + 3 * DAY), T0 + 3 * DAY)
+    apply_evaluations(
+        store, record, evaluate_rule(store, parse_rule(record.spec), T0 + 2 * DAY, T0 + 3 * DAY), T0 + 3 * DAY
+    )
     monkeypatch.undo()
     (resolved,) = store.list_alerts()
     assert (resolved.state, resolved.windows_firing) == ("resolved", 2)  # not revived by the stale copy

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fairwatch._encode import encode, encode_groups, python_scalar
-from fairwatch._frame import Column
 from fairwatch._typing import FloatArray, GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError
 from fairwatch.explain._model import FeatureFrame, ModelCaller, resolve_groups, stacked_calls
 from fairwatch.explain._result import ExplanationResult
+from fairwatch.frames._columns import Column
+from fairwatch.frames._encode import encode, encode_groups, python_scalar
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fairwatch._encode import encode_groups
-from fairwatch._frame import Column, resolve_column, to_float
 from fairwatch._typing import ArrayLike, FloatArray, GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError
 from fairwatch.explain._disparity import (
@@ -25,6 +23,8 @@ from fairwatch.explain._disparity import (
 )
 from fairwatch.explain._model import FeatureFrame, ModelCaller, resolve_groups, stacked_calls
 from fairwatch.explain._result import ExplanationResult
+from fairwatch.frames._columns import Column, resolve_column, to_float
+from fairwatch.frames._encode import encode_groups
 from fairwatch.metrics import metric_values
 from fairwatch.metrics._inputs import binary_labels
 

@@ -16,9 +16,9 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
-from fairwatch._frame import Column, resolve_sensitive
 from fairwatch._typing import FloatArray, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError, UnknownColumnError
+from fairwatch.frames._columns import Column, resolve_sensitive
 
 __all__ = ["BATCH_ROWS", "RESPONSES", "FeatureFrame", "ModelCaller", "resolve_groups"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import narwhals as nw
 import numpy as np
 
-from fairwatch._frame import Column, from_pandas, table_backend
+from fairwatch.frames._columns import Column, from_pandas, table_backend
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from fairwatch._encode import encode_groups
 from fairwatch._typing import FloatArray, GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError
 from fairwatch.explain._dependence import group_label, stratified_rows
 from fairwatch.explain._model import FeatureFrame, ModelCaller, resolve_groups
 from fairwatch.explain._result import ExplanationResult
+from fairwatch.frames._encode import encode_groups
 from fairwatch.metrics._intervals import percentile_interval, z_value
 
 if TYPE_CHECKING:

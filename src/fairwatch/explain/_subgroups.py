@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from fairwatch._frame import Column, resolve_sensitive, to_float
 from fairwatch._typing import ArrayLike, FloatArray
 from fairwatch.exceptions import FairwatchWarning, InvalidInputError
 from fairwatch.explain._result import ExplanationResult
+from fairwatch.frames._columns import Column, resolve_sensitive, to_float
 from fairwatch.metrics import GroupStats, Metric, get_metric, group_stats, list_metrics, newcombe_interval
 
 if TYPE_CHECKING:

@@ -7,6 +7,7 @@
 * interval helpers (:func:`wilson_interval`, :func:`newcombe_interval`).
 """
 
+from fairwatch.metrics._calls import group_stats
 from fairwatch.metrics._fairlearn import (
     calibration_gap,
     demographic_parity_difference,
@@ -19,7 +20,6 @@ from fairwatch.metrics._fairlearn import (
     predictive_parity_ratio,
 )
 from fairwatch.metrics._group_stats import REGRESSION_FIELDS, GroupStats, ScoreHistogram
-from fairwatch.metrics._inputs import group_stats
 from fairwatch.metrics._intervals import newcombe_interval, wilson_interval
 from fairwatch.metrics._registry import (
     Metric,

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fairwatch._frame import resolve_column
 from fairwatch._typing import ArrayLike, SensitiveLike
 from fairwatch.exceptions import LengthMismatchError
-from fairwatch.metrics._inputs import group_stats
+from fairwatch.frames._columns import resolve_column
+from fairwatch.metrics._calls import group_stats
 from fairwatch.metrics._summary import Disparity, summarize
 
 __all__ = [

@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from fairwatch._encode import group_sort_key
 from fairwatch._typing import FloatArray, GroupKey, IntArray
 from fairwatch.exceptions import IncompatibleStatsError, InvalidInputError
+from fairwatch.frames._encode import group_sort_key
 
 __all__ = [
     "REGRESSION_FIELDS",

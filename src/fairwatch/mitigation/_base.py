@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
-from fairwatch._encode import encode_groups
-from fairwatch._frame import resolve_sensitive
 from fairwatch._typing import FloatArray, GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError, NotFittedError
+from fairwatch.frames._columns import resolve_sensitive
+from fairwatch.frames._encode import encode_groups
 
 __all__ = ["EstimatorNotFittedError", "SensitiveCodes", "check_fitted", "check_sample_weight", "encode_sensitive"]
 

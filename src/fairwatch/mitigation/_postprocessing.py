@@ -30,7 +30,6 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from fairwatch._encode import python_scalar
 from fairwatch._typing import BoolArray, FloatArray, GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import (
     FairwatchWarning,
@@ -39,6 +38,7 @@ from fairwatch.exceptions import (
     LengthMismatchError,
     MissingValueError,
 )
+from fairwatch.frames._encode import python_scalar
 from fairwatch.mitigation._base import SensitiveCodes, check_fitted, check_sample_weight, encode_sensitive
 from fairwatch.mitigation._preprocessing import FittedEstimatorFeatures, n_samples
 

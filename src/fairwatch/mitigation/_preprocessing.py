@@ -17,8 +17,6 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, cl
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import has_fit_parameter
 
-from fairwatch._encode import encode
-from fairwatch._frame import resolve_column
 from fairwatch._typing import ArrayLike, FloatArray, GroupKey, SensitiveLike
 from fairwatch.exceptions import (
     InvalidInputError,
@@ -26,6 +24,8 @@ from fairwatch.exceptions import (
     LengthMismatchError,
     UnknownColumnError,
 )
+from fairwatch.frames._columns import resolve_column
+from fairwatch.frames._encode import encode
 from fairwatch.mitigation._base import check_fitted, check_sample_weight, encode_sensitive
 
 __all__ = ["CorrelationRemover", "Reweighing", "reweighing_weights"]

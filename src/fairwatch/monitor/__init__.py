@@ -16,6 +16,7 @@ from fairwatch.monitor._estimate import (
 )
 from fairwatch.monitor._events import OutcomeBatch, OutcomeEvent, PredictionBatch, PredictionEvent
 from fairwatch.monitor._notifiers import parse_notifiers
+from fairwatch.monitor._open import open_store
 from fairwatch.monitor._rules import (
     Comparison,
     DriftRule,
@@ -27,7 +28,7 @@ from fairwatch.monitor._rules import (
     parse_rule,
 )
 from fairwatch.monitor._scheduler import RuleScheduler
-from fairwatch.monitor._store import CellQuery, IngestResult, ModelInfo, Store, open_store
+from fairwatch.monitor._store import CellQuery, IngestResult, ModelInfo, Store
 from fairwatch.monitor._windows import DEFAULT_WINDOW_METRICS, WindowResult, window_metrics
 
 __all__ = [

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fairwatch.monitor._rules import AnyRule, Comparison, WindowEvaluation
+    from fairwatch.monitor._rules import Comparison, WindowEvaluation
     from fairwatch.monitor._store import Store
 
 __all__ = [
@@ -69,12 +69,6 @@ class RuleRecord:
     created: datetime
     updated: datetime
     evaluated_until: datetime | None = None
-
-    @property
-    def rule(self) -> AnyRule:
-        from fairwatch.monitor._rules import parse_rule
-
-        return parse_rule(self.spec)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -213,8 +207,8 @@ def apply_evaluations(
 ) -> list[Transition]:
     """Move the rule's alerts through the verdicts of ``evaluations`` (windows in time order)."""
     now = now or datetime.now(timezone.utc)
-    rule = record.rule
-    notify = list(rule.notify)
+    # the stored spec is the validated rule's: its notifier names as the rule has them
+    notify = [str(name) for name in record.spec.get("notify") or []]
     open_alerts = {a.key: a for a in store.list_alerts(rule_id=record.rule_id, state="firing", limit=100_000)}
     transitions: list[Transition] = []
     for evaluation in evaluations:

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fairwatch._encode import group_sort_key
 from fairwatch._typing import GroupKey, IntArray
 from fairwatch.exceptions import InvalidInputError
+from fairwatch.frames._encode import group_sort_key
 from fairwatch.monitor._rollup import LEVEL_SECONDS, NANO
 
 if TYPE_CHECKING:

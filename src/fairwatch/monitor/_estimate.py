@@ -37,9 +37,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from fairwatch._encode import group_sort_key
 from fairwatch._typing import FloatArray, GroupKey
 from fairwatch.exceptions import InvalidInputError
+from fairwatch.frames._encode import group_sort_key
 from fairwatch.metrics._summary import disparity_values
 from fairwatch.monitor._cells import Grid, _codes_of, check_size, count_rows, group_map, nanos, score_rows
 from fairwatch.monitor._durations import parse_duration

@@ -856,7 +856,7 @@ def _coverage_cells(
 
 
 def _evaluate_coverage(store: Store, rule: LabelCoverageRule, start: datetime, end: datetime) -> list[WindowEvaluation]:
-    from fairwatch._encode import group_sort_key
+    from fairwatch.frames._encode import group_sort_key
 
     cells = _coverage_cells(store, rule, start, end)
     width = rule.width

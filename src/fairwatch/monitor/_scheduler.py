@@ -24,7 +24,7 @@ from typing import Any
 from fairwatch.exceptions import UnknownModelError
 from fairwatch.monitor._alerts import RuleRecord, Transition, apply_evaluations
 from fairwatch.monitor._notifiers import PUBLIC_ONLY, AnyNotifier, DeliveryReport, DestinationPolicy, deliver_due
-from fairwatch.monitor._rules import AnyRule, evaluate_rule
+from fairwatch.monitor._rules import AnyRule, evaluate_rule, parse_rule
 from fairwatch.monitor._store import Store
 
 __all__ = ["PassReport", "RuleScheduler", "closed_windows"]
@@ -124,7 +124,7 @@ class RuleScheduler:
         return report
 
     def _evaluate(self, record: RuleRecord, now: datetime, report: PassReport) -> None:
-        rule = record.rule
+        rule = parse_rule(record.spec)
         if not rule.enabled:
             return
         span = closed_windows(rule, record.evaluated_until, now)

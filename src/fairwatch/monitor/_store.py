@@ -39,7 +39,6 @@ __all__ = [
     "ModelInfo",
     "Progress",
     "Store",
-    "open_store",
 ]
 
 _MODEL_RE = re.compile(MODEL_NAME)
@@ -452,29 +451,3 @@ def _joined(models: Sequence[str] | None) -> str | None:
 
 def _split_models(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(text.split("|"))
-
-
-def open_store(
-    url: str,
-    *,
-    limits: Limits | None = None,
-    max_future_skew: timedelta | None = DEFAULT_FUTURE_SKEW,
-    progress: Progress | None = None,
-) -> Store:
-    """Open a store from a URL: ``duckdb:///path/file.duckdb``, ``duckdb://:memory:`` or
-    ``postgresql://user@host:port/db`` (an optional ``?schema=name`` selects the schema).
-
-    A store written by an earlier release is upgraded on opening (``progress`` reports the steps).
-    """
-    options: dict[str, Any] = {"limits": limits, "max_future_skew": max_future_skew, "progress": progress}
-    if url.startswith("duckdb://"):
-        from fairwatch.monitor._duckdb import DuckDBStore
-
-        return DuckDBStore(url, **options)
-    if url.startswith(("postgresql://", "postgres://")):
-        from fairwatch.monitor._postgres import PostgresStore
-
-        return PostgresStore(url, **options)
-    raise InvalidInputError(
-        f"unknown store URL {url!r}; use duckdb:///path/to/file.duckdb or postgresql://user@host:5432/db"
-    )

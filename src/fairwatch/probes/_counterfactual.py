@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from fairwatch._audit_model import ModelOutputs, ModelScorer
-from fairwatch._encode import encode, python_scalar
-from fairwatch._frame import Column, from_pandas
 from fairwatch._model_rows import DEFAULT_BATCH_SIZE, n_rows
 from fairwatch._typing import FloatArray
 from fairwatch.exceptions import InvalidInputError, LengthMismatchError
+from fairwatch.frames._columns import Column, from_pandas
+from fairwatch.frames._encode import encode, python_scalar
 from fairwatch.metrics._intervals import wilson_interval, z_value
 from fairwatch.probes._rows import check_column, column_values, set_columns, take_rows
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from fairwatch._audit_model import ModelScorer
-from fairwatch._encode import python_scalar
 from fairwatch.exceptions import InvalidInputError
+from fairwatch.frames._encode import python_scalar
 from fairwatch.probes._counterfactual import _json
 from fairwatch.probes._rows import check_column, column_names, column_values, set_columns
 

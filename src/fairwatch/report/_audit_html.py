@@ -6,19 +6,21 @@ import os
 import platform
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import narwhals as nw
 
-from fairwatch._audit import Audit
 from fairwatch._checks import CheckResult, evaluate_check, parse_check
-from fairwatch._encode import python_scalar
 from fairwatch._version import __version__
 from fairwatch.exceptions import InvalidInputError
+from fairwatch.frames._encode import python_scalar
 from fairwatch.report._figures import bar_figures, calibration_figure, roc_figure
 from fairwatch.report._io import stats_digest, write_text_atomic
 from fairwatch.report._sections import ReportSection
 from fairwatch.report._templates import fmt, plotly_js, render, script_json
+
+if TYPE_CHECKING:  # the report is drawn for an Audit, which imports the report for to_html
+    from fairwatch._audit import Audit
 
 __all__ = ["DEFAULT_CHECKS", "audit_html"]
 

@@ -7,13 +7,15 @@ per-group score histograms. The figures are JSON, so building them needs no plot
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fairwatch._audit import Audit
 from fairwatch._typing import FloatArray
 from fairwatch.metrics import GroupStats, calibration_table
+
+if TYPE_CHECKING:  # the report is drawn for an Audit, which imports the report for to_html
+    from fairwatch._audit import Audit
 
 __all__ = ["bar_figures", "calibration_figure", "roc_curves", "roc_figure"]
 

@@ -20,10 +20,10 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
-from fairwatch._encode import python_scalar
-from fairwatch._frame import missing_expr
 from fairwatch._version import __version__
 from fairwatch.exceptions import InvalidInputError, MissingValueError, UnknownColumnError
+from fairwatch.frames._columns import missing_expr
+from fairwatch.frames._encode import python_scalar
 from fairwatch.metrics import group_stats, metric_values
 from fairwatch.report._io import write_text_atomic
 

@@ -15,7 +15,7 @@ from fairwatch.exceptions import InvalidInputError
 from fairwatch.monitor._alerts import ALERT_STATES, AlertRecord, RuleRecord
 from fairwatch.monitor._events import MODEL_NAME, EventTime
 from fairwatch.monitor._notifiers import DestinationPolicy, check_destinations, parse_notifiers
-from fairwatch.monitor._rules import AnyRule, Rule, evaluate_rule
+from fairwatch.monitor._rules import AnyRule, Rule, evaluate_rule, parse_rule
 from fairwatch.monitor._scheduler import RuleScheduler, refresh_firing_gauge
 from fairwatch.server._app import ServiceContext
 
@@ -238,7 +238,7 @@ def build_router(ctx: ServiceContext) -> APIRouter:
 
         Changes no alert and sends nothing.
         """
-        rule = found_rule(rule_id).rule
+        rule = parse_rule(found_rule(rule_id).spec)
         windows = (end - start) / rule.width
         if windows > MAX_BACKTEST_WINDOWS:
             raise InvalidInputError(

@@ -55,8 +55,6 @@ from typing import Any, Literal
 import narwhals as nw
 import numpy as np
 
-from fairwatch._encode import encode_groups
-from fairwatch._frame import Column, is_blank, missing_expr, missing_sensitive_error, table_backend
 from fairwatch._typing import ArrayLike, FloatArray, FrameLike, GroupKey, IntArray, SensitiveLike
 from fairwatch.exceptions import (
     InvalidInputError,
@@ -65,6 +63,8 @@ from fairwatch.exceptions import (
     MissingValueError,
     UnknownColumnError,
 )
+from fairwatch.frames._columns import Column, is_blank, missing_expr, missing_sensitive_error, table_backend
+from fairwatch.frames._encode import encode_groups
 from fairwatch.metrics._group_stats import (
     AUTO_EXACT_CELL_LIMIT,
     DEFAULT_UNIFORM_BINS,

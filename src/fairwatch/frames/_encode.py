@@ -14,9 +14,9 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
-from fairwatch._frame import Column, count_missing, describe_missing, is_blank, missing_sensitive_error
 from fairwatch._typing import GroupKey, IntArray
 from fairwatch.exceptions import InvalidInputError, MissingValueError
+from fairwatch.frames._columns import Column, count_missing, describe_missing, is_blank, missing_sensitive_error
 
 __all__ = [
     "Encoded",
@@ -168,7 +168,7 @@ def encode(column: Column, argument: str, *, sort: bool = True) -> Encoded:
 
 def encode_sensitive(column: Column, *, sort: bool = True) -> Encoded:
     """Codes of a sensitive column; a missing value (null, NaN or blank text) raises the one error
-    every audit gives for it (:func:`fairwatch._frame.missing_sensitive_error`).
+    every audit gives for it (:func:`fairwatch.frames._columns.missing_sensitive_error`).
 
     Blank text is found among the categories after factorisation, so complete columns pay nothing.
     """
