@@ -1,5 +1,5 @@
 """One audit suite over every backend: numpy arrays, pandas, Polars (eager and lazy), pyarrow,
-DuckDB relations and PySpark. Lazy backends aggregate in their engine (``fairwatch.frames._engines``);
+DuckDB relations and PySpark. Lazy backends aggregate in their engine (``fairwatch.metrics._engines``);
 every backend must give the statistics and metrics of the numpy path (to 1e-9), the same errors,
 and lazy engines must not pull rows into Python.
 """
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 
 import fairwatch as fw
-import fairwatch.frames._engines as engines
+import fairwatch.metrics._engines as engines
 import fairwatch.metrics._group_stats as group_stats_module
 from fairwatch.cli import main
 from fairwatch.exceptions import (

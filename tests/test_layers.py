@@ -128,6 +128,19 @@ def test_metrics_and_frames_import_no_upper_layer() -> None:
     assert wrong == []
 
 
+def test_frames_import_no_metrics() -> None:
+    """The frames are the lowest layer: the metrics (in-engine aggregation included) build on them."""
+    graph = _graph()
+    wrong = sorted(
+        (module, target)
+        for module, targets in graph.items()
+        if _within(module, ("fairwatch.frames",))
+        for target in targets
+        if _within(target, ("fairwatch.metrics", *UPPER))
+    )
+    assert wrong == []
+
+
 def test_the_graph_sees_imports_inside_functions() -> None:
     graph = _graph()
     assert "fairwatch.cli._demo" in graph["fairwatch.cli._app"]  # imported inside demo_command

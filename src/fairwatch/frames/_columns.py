@@ -65,7 +65,7 @@ def as_frame(data: FrameLike | None, columns: Sequence[str] | None = None) -> nw
     """Wrap ``data`` as an eager narwhals DataFrame.
 
     Lazy frames (Polars ``LazyFrame``, DuckDB, PySpark) are never collected here: audits of them
-    run in their engine (``fairwatch.frames._engines``), or are collected on ``columns`` only when
+    run in their engine (``fairwatch.metrics._engines``), or are collected on ``columns`` only when
     ``engine="numpy"`` asks for it.
     """
     if data is None:

@@ -10,7 +10,7 @@ import narwhals as nw
 
 from fairwatch._typing import ArrayLike, FrameLike, SensitiveLike
 from fairwatch.frames._columns import table_backend
-from fairwatch.frames._engines import engine_group_stats, named_columns, result_backend, route
+from fairwatch.metrics._engines import engine_group_stats, named_columns, result_backend, route
 from fairwatch.metrics._group_stats import GroupStats
 from fairwatch.metrics._inputs import default_metrics, group_stats_from_inputs, read_inputs
 from fairwatch.metrics._registry import Metric, get_metric
