@@ -1,10 +1,10 @@
 """How the version-0 stores of this folder were made: with the 0.1.0 release's own code.
 
-Run with that release's sources first on the path (``git worktree add /tmp/v0 v0.1.0``), then export::
+Run with that release's sources first on the path (``git worktree add ../v0 v0.1.0``), then export::
 
-    PYTHONPATH=/tmp/v0/src python tests/monitor/data/v0/make_v0.py duckdb:////tmp/v0.duckdb
+    PYTHONPATH=../v0/src python tests/monitor/data/v0/make_v0.py duckdb:///v0.duckdb
     # in DuckDB: EXPORT DATABASE 'dir' (FORMAT CSV)  -> schema.sql, load.sql (paths as @DIR@), *.csv
-    PYTHONPATH=/tmp/v0/src python tests/monitor/data/v0/make_v0.py "postgresql://...?schema=fw_v0fix"
+    PYTHONPATH=../v0/src python tests/monitor/data/v0/make_v0.py "postgresql://...?schema=fw_v0fix"
     # pg_dump --schema=fw_v0fix --no-owner --no-privileges --no-comments  -> postgres.sql (@SCHEMA@)
 
 The events include what 0.1.0 accepted and later releases refuse (a timestamp in year 9999, a NaN
