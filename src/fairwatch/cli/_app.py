@@ -28,7 +28,7 @@ from fairwatch.cli._input import (
     scan_files,
     split_values,
 )
-from fairwatch.cli._output import emit, write_output
+from fairwatch.cli._output import CheckOption, FailIfOption, OutputOption, emit, write_output
 from fairwatch.exceptions import FairwatchError, InvalidInputError, MissingDependencyError
 from fairwatch.metrics._summary import DEFAULT_MIN_GROUP_SIZE
 
@@ -85,12 +85,9 @@ def audit_command(
     output_format: Annotated[
         str, typer.Option("--format", help="table, json, csv or html (the self-contained audit report).")
     ] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
-    check: Annotated[Optional[list[str]], typer.Option("--check", help="Policy that must hold (reported).")] = None,
-    fail_if: Annotated[
-        Optional[list[str]],
-        typer.Option("--fail-if", help="Exit 1 when this condition holds, e.g. 'demographic_parity_ratio < 0.8'."),
-    ] = None,
+    output: OutputOption = None,
+    check: CheckOption = None,
+    fail_if: FailIfOption = None,
     engine: Annotated[
         Optional[str],
         typer.Option(

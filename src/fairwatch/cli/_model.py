@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 
 from fairwatch._text import MIN_GROUP_SIZE_HELP
+from fairwatch.cli._input import positive_label, read_table, split_values
+from fairwatch.cli._output import CheckOption, FailIfOption, OutputOption, emit
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError
 from fairwatch.metrics._summary import DEFAULT_MIN_GROUP_SIZE
 
@@ -125,18 +127,13 @@ def audit_model_command(
         ),
     ] = "auto",
     output_format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
-    check: Annotated[Optional[list[str]], typer.Option("--check", help="Policy that must hold (reported).")] = None,
-    fail_if: Annotated[
-        Optional[list[str]],
-        typer.Option("--fail-if", help="Exit 1 when this condition holds, e.g. 'demographic_parity_ratio < 0.8'."),
-    ] = None,
+    output: OutputOption = None,
+    check: CheckOption = None,
+    fail_if: FailIfOption = None,
 ) -> None:
     """Run a saved MODEL on DATA and audit its decisions (and scores) across groups."""
     from fairwatch._audit_model import audit_model
     from fairwatch._checks import parse_check
-    from fairwatch.cli._input import positive_label, read_table, split_values
-    from fairwatch.cli._output import emit
 
     if output_format not in ("table", "json", "csv"):
         raise InvalidInputError(f"--format must be table, json or csv; got {output_format!r}")

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from fairwatch._text import comma_list
+from fairwatch.cli._input import read_table
 from fairwatch.exceptions import InvalidInputError, MissingDependencyError
 
 __all__ = ["register"]
@@ -139,7 +140,6 @@ def _rows(path: Path) -> tuple[list[dict[str, Any]], bool]:
                     except json.JSONDecodeError as exc:
                         raise InvalidInputError(f"{path.name} line {number} is not JSON: {exc.msg}") from None
         return rows, True
-    from fairwatch.cli._input import read_table
 
     return read_table(path).to_pylist(), False
 

@@ -6,13 +6,22 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Optional
 
+import typer
 from rich.console import Console
 
 from fairwatch.exceptions import InvalidInputError
 
-__all__ = ["emit", "render_table", "write_output"]
+__all__ = ["CheckOption", "FailIfOption", "OutputOption", "emit", "render_table", "write_output"]
+
+#: Options shared by the commands that write an audit (``audit``, ``audit-model``, ``audit-report``).
+OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")]
+CheckOption = Annotated[Optional[list[str]], typer.Option("--check", help="Policy that must hold (reported).")]
+FailIfOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--fail-if", help="Exit 1 when this condition holds, e.g. 'demographic_parity_ratio < 0.8'."),
+]
 
 
 def emit(result: Any, output_format: str, output: Path | None, checks: list[Any], gates: list[Any]) -> None:

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 
 from fairwatch._text import comma_list
+from fairwatch.cli._input import read_table
+from fairwatch.cli._output import OutputOption
 from fairwatch.exceptions import InvalidInputError
 
 __all__ = ["audit_report_html", "register"]
@@ -82,10 +84,9 @@ def impact_ratio_command(
         bool, typer.Option("--intersection/--no-intersection", help="Add the intersection of the categories.")
     ] = True,
     output_format: Annotated[str, typer.Option("--format", help="table, json, csv or html.")] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
+    output: OutputOption = None,
 ) -> None:
     """Impact ratios per category and intersection, shaped like a NYC Local Law 144 bias audit."""
-    from fairwatch.cli._input import read_table
     from fairwatch.report import impact_ratio
     from fairwatch.report._io import file_digest, write_text_atomic
 
