@@ -102,8 +102,9 @@ class _Plan:
     def fingerprints(self) -> list[bytes]:
         return self._cells
 
-    def results(self, indices: list[int]) -> list[Any]:
-        return [json.dumps({"window": i, "cells": self._cells[i].hex()}) for i in indices]
+    def results(self, indices: list[int] | None = None) -> list[Any]:
+        chosen = range(self.count) if indices is None else indices
+        return [json.dumps({"window": i, "cells": self._cells[i].hex()}) for i in chosen]
 
 
 def _encode(result: Any) -> bytes:
@@ -129,8 +130,20 @@ def test_the_cache_keeps_to_its_bound_and_drops_the_least_recently_read() -> Non
 
 
 def test_no_bytes_means_no_reuse() -> None:
-    cache = AnswerCache(max_bytes=0)
+    heard: list[tuple[int, int, int]] = []
+    cache = AnswerCache(max_bytes=0, record=lambda *counts: heard.append(counts))
     plan = _Plan([b"a", b"b"])
     for _ in range(2):
         assert cache.answers("q", plan, _encode).computed == 2  # type: ignore[arg-type]
     assert cache.size == 0
+    assert heard == [(0, 2, 0), (0, 2, 0)]
+
+
+def test_every_read_is_recorded() -> None:
+    heard: list[tuple[int, int, int]] = []
+    cache = AnswerCache(max_bytes=1 << 20, record=lambda *counts: heard.append(counts))
+    plan = _Plan([b"a", b"b", b"c"])
+    cache.answers("q", plan, _encode)  # type: ignore[arg-type]
+    cache.answers("q", plan, _encode)  # type: ignore[arg-type]
+    assert [(r, c) for r, c, _ in heard] == [(0, 3), (2, 1)]
+    assert heard[-1][2] == cache.size > 0

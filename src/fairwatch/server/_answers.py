@@ -48,11 +48,17 @@ class Answers:
     computed: int
 
 
-class AnswerCache:
-    """JSON answers of windows per question, bounded by ``max_bytes`` (0: nothing is kept)."""
+#: Called after every read with the windows reused, the windows computed and the bytes now kept.
+Record = Callable[[int, int, int], None]
 
-    def __init__(self, max_bytes: int) -> None:
+
+class AnswerCache:
+    """JSON answers of windows per question, bounded by ``max_bytes`` (0: nothing is kept and no
+    cells are hashed); ``record`` hears of every read (the service's ``/metrics`` counters)."""
+
+    def __init__(self, max_bytes: int, record: Record | None = None) -> None:
         self.max_bytes = max_bytes
+        self._record = record
         self._entries: OrderedDict[Hashable, tuple[Entry, int]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -61,11 +67,6 @@ class AnswerCache:
     def size(self) -> int:
         """Bytes held now."""
         return self._size
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._size = 0
 
     def answers(
         self,
@@ -80,6 +81,13 @@ class AnswerCache:
         ``question`` names everything but the cells an answer depends on (model, version, attributes,
         metrics, options, groups); ``encode`` turns a result into its JSON.
         """
+        counts = plan.cells.n.sum(axis=-1)
+        latest = next((i for i in range(plan.count - 1, -1, -1) if counts[i] > 0), None)
+        if self.max_bytes <= 0:
+            results = plan.results()
+            return self._answered(
+                Answers([encode(r) for r in results], results[latest] if latest is not None else None, 0, plan.count)
+            )
         windows = [plan.window(i) for i in range(plan.count)]
         digests = [hashlib.blake2b(cells, digest_size=16).digest() for cells in plan.fingerprints()]
         with self._lock:
@@ -87,8 +95,6 @@ class AnswerCache:
             if found is not None:
                 self._entries.move_to_end(question)
         known = found[0] if found is not None else {}
-        counts = plan.cells.n.sum(axis=-1)
-        latest = next((i for i in range(plan.count - 1, -1, -1) if counts[i] > 0), None)
         todo = [
             i
             for i, (window, digest) in enumerate(zip(windows, digests))
@@ -103,7 +109,13 @@ class AnswerCache:
             out.append(answer)
             entry[window] = (digest, answer)
         self._keep(question, entry)
-        return Answers(out, computed[latest] if latest is not None else None, plan.count - len(todo), len(todo))
+        latest_result = computed[latest] if latest is not None else None
+        return self._answered(Answers(out, latest_result, plan.count - len(todo), len(todo)))
+
+    def _answered(self, answers: Answers) -> Answers:
+        if self._record is not None:
+            self._record(answers.reused, answers.computed, self._size)
+        return answers
 
     def _keep(self, question: Hashable, entry: Entry) -> None:
         size = sum(len(answer) + len(digest) + _OVERHEAD for digest, answer in entry.values())

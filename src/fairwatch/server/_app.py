@@ -443,7 +443,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     auth = Authenticator(settings, active_store)
     telemetry = Telemetry()
-    answer_cache = AnswerCache(settings.read_cache_bytes)
+    answer_cache = AnswerCache(settings.read_cache_bytes, record=telemetry.record_read_cache)
     context = ServiceContext(
         settings=settings, store=active_store, auth=auth, telemetry=telemetry, answers=answer_cache
     )
@@ -591,9 +591,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
         question = (model, model_version, tuple(attributes), plan.metric_names, ci, min_group_size, pos_label)
         answers = answer_cache.answers((*question, plan.groups), plan, _window_json)
-        telemetry.read_cache_windows.labels("reused").inc(answers.reused)
-        telemetry.read_cache_windows.labels("computed").inc(answers.computed)
-        telemetry.read_cache_bytes.set(answer_cache.size)
         if answers.latest is not None:
             _update_gauges(telemetry, model, [answers.latest])
         head = {

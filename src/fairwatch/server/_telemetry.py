@@ -46,5 +46,11 @@ class Telemetry:
             registry=self.registry,
         )
 
+    def record_read_cache(self, reused: int, computed: int, size: int) -> None:
+        """One metrics read: windows whose answers were reused and computed, bytes of answers kept."""
+        self.read_cache_windows.labels("reused").inc(reused)
+        self.read_cache_windows.labels("computed").inc(computed)
+        self.read_cache_bytes.set(size)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
